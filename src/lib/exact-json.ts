@@ -1,0 +1,288 @@
+/**
+ * A JSON parser that never rounds: numbers are kept as their decimal text (JsonNumber), so INT8 values
+ * above 2^53 and DECIMALs survive. It can also hand back the raw source text of any value, which the
+ * webhook sink stages verbatim. Strict RFC 8259 syntax; errors name the offset.
+ */
+
+export class JsonNumber {
+  constructor(readonly text: string) {}
+  toString(): string {
+    return this.text;
+  }
+  toJSON(): string {
+    return this.text;
+  }
+  /** True when the value is an integer literal (no fraction or exponent). */
+  get isInteger(): boolean {
+    return /^-?\d+$/.test(this.text);
+  }
+}
+
+export type JsonValue = null | boolean | string | JsonNumber | JsonValue[] | { [key: string]: JsonValue };
+export type JsonObject = { [key: string]: JsonValue };
+
+export class JsonSyntaxError extends Error {
+  constructor(
+    message: string,
+    readonly offset: number,
+  ) {
+    super(`${message} at offset ${offset}`);
+    this.name = 'JsonSyntaxError';
+  }
+}
+
+/** A parsed value plus the [start, end) offsets of its source text. */
+export interface RawSpan {
+  value: JsonValue;
+  start: number;
+  end: number;
+}
+
+class Parser {
+  pos = 0;
+  constructor(readonly text: string) {}
+
+  fail(message: string): never {
+    throw new JsonSyntaxError(message, this.pos);
+  }
+
+  ws(): void {
+    const t = this.text;
+    let p = this.pos;
+    while (p < t.length) {
+      const c = t.charCodeAt(p);
+      if (c === 0x20 || c === 0x0a || c === 0x0d || c === 0x09) p++;
+      else break;
+    }
+    this.pos = p;
+  }
+
+  value(): JsonValue {
+    this.ws();
+    const c = this.text[this.pos];
+    switch (c) {
+      case '{':
+        return this.object();
+      case '[':
+        return this.array();
+      case '"':
+        return this.string();
+      case 't':
+        return this.literal('true', true);
+      case 'f':
+        return this.literal('false', false);
+      case 'n':
+        return this.literal('null', null);
+      default:
+        if (c === '-' || (c !== undefined && c >= '0' && c <= '9')) return this.number();
+        return this.fail(c === undefined ? 'unexpected end of JSON' : `unexpected character ${JSON.stringify(c)}`);
+    }
+  }
+
+  literal<T>(word: string, v: T): T {
+    if (this.text.startsWith(word, this.pos)) {
+      this.pos += word.length;
+      return v;
+    }
+    return this.fail(`invalid literal`);
+  }
+
+  number(): JsonNumber {
+    const m = /-?(?:0|[1-9]\d*)(?:\.\d+)?(?:[eE][+-]?\d+)?/y;
+    m.lastIndex = this.pos;
+    const r = m.exec(this.text);
+    if (!r) this.fail('invalid number');
+    this.pos += r[0].length;
+    return new JsonNumber(r[0]);
+  }
+
+  string(): string {
+    const t = this.text;
+    let p = this.pos + 1;
+    let out = '';
+    let chunkStart = p;
+    for (;;) {
+      if (p >= t.length) {
+        this.pos = p;
+        this.fail('unterminated string');
+      }
+      const c = t.charCodeAt(p);
+      if (c === 0x22) {
+        out += t.slice(chunkStart, p);
+        this.pos = p + 1;
+        return out;
+      }
+      if (c === 0x5c) {
+        out += t.slice(chunkStart, p);
+        const e = t[p + 1];
+        switch (e) {
+          case '"':
+            out += '"';
+            break;
+          case '\\':
+            out += '\\';
+            break;
+          case '/':
+            out += '/';
+            break;
+          case 'b':
+            out += '\b';
+            break;
+          case 'f':
+            out += '\f';
+            break;
+          case 'n':
+            out += '\n';
+            break;
+          case 'r':
+            out += '\r';
+            break;
+          case 't':
+            out += '\t';
+            break;
+          case 'u': {
+            const hex = t.slice(p + 2, p + 6);
+            if (!/^[0-9a-fA-F]{4}$/.test(hex)) {
+              this.pos = p;
+              this.fail('invalid unicode escape');
+            }
+            out += String.fromCharCode(parseInt(hex, 16));
+            p += 4;
+            break;
+          }
+          default:
+            this.pos = p;
+            this.fail('invalid escape');
+        }
+        p += 2;
+        chunkStart = p;
+        continue;
+      }
+      if (c < 0x20) {
+        this.pos = p;
+        this.fail('control character in string');
+      }
+      p++;
+    }
+  }
+
+  array(): JsonValue[] {
+    this.pos++;
+    const out: JsonValue[] = [];
+    this.ws();
+    if (this.text[this.pos] === ']') {
+      this.pos++;
+      return out;
+    }
+    for (;;) {
+      out.push(this.value());
+      this.ws();
+      const c = this.text[this.pos];
+      if (c === ',') {
+        this.pos++;
+        continue;
+      }
+      if (c === ']') {
+        this.pos++;
+        return out;
+      }
+      this.fail('expected , or ]');
+    }
+  }
+
+  object(): JsonObject {
+    this.pos++;
+    const out: JsonObject = {};
+    this.ws();
+    if (this.text[this.pos] === '}') {
+      this.pos++;
+      return out;
+    }
+    for (;;) {
+      this.ws();
+      if (this.text[this.pos] !== '"') this.fail('expected a string key');
+      const key = this.string();
+      this.ws();
+      if (this.text[this.pos] !== ':') this.fail('expected :');
+      this.pos++;
+      // Object.defineProperty avoids the __proto__ setter turning a key into a prototype change.
+      Object.defineProperty(out, key, { value: this.value(), enumerable: true, writable: true, configurable: true });
+      this.ws();
+      const c = this.text[this.pos];
+      if (c === ',') {
+        this.pos++;
+        continue;
+      }
+      if (c === '}') {
+        this.pos++;
+        return out;
+      }
+      this.fail('expected , or }');
+    }
+  }
+
+  end(): void {
+    this.ws();
+    if (this.pos !== this.text.length) this.fail('unexpected trailing characters');
+  }
+}
+
+/** Parses JSON text keeping every number exact. */
+export function parseExactJson(text: string): JsonValue {
+  const p = new Parser(text);
+  const v = p.value();
+  p.end();
+  return v;
+}
+
+/**
+ * Parses a JSON object and returns, for each top-level key, its value and source span, so callers can
+ * keep the raw text of large members (e.g. `after`) without re-serialising it.
+ */
+export function parseObjectSpans(text: string, from = 0, to = text.length): Map<string, RawSpan> {
+  const p = new Parser(text.slice(0, to));
+  p.pos = from;
+  p.ws();
+  if (p.text[p.pos] !== '{') p.fail('expected a JSON object');
+  p.pos++;
+  const out = new Map<string, RawSpan>();
+  p.ws();
+  if (p.text[p.pos] === '}') {
+    p.pos++;
+    return out;
+  }
+  for (;;) {
+    p.ws();
+    if (p.text[p.pos] !== '"') p.fail('expected a string key');
+    const key = p.string();
+    p.ws();
+    if (p.text[p.pos] !== ':') p.fail('expected :');
+    p.pos++;
+    p.ws();
+    const start = p.pos;
+    const value = p.value();
+    out.set(key, { value, start, end: p.pos });
+    p.ws();
+    const c = p.text[p.pos];
+    if (c === ',') {
+      p.pos++;
+      continue;
+    }
+    if (c === '}') {
+      p.pos++;
+      return out;
+    }
+    p.fail('expected , or }');
+  }
+}
+
+/** Serialises a JsonValue back to compact JSON, numbers verbatim. */
+export function stringifyExact(v: JsonValue): string {
+  if (v === null) return 'null';
+  if (v instanceof JsonNumber) return v.text;
+  if (typeof v === 'string' || typeof v === 'boolean') return JSON.stringify(v);
+  if (Array.isArray(v)) return `[${v.map(stringifyExact).join(',')}]`;
+  return `{${Object.entries(v)
+    .map(([k, x]) => `${JSON.stringify(k)}:${stringifyExact(x)}`)
+    .join(',')}}`;
+}
