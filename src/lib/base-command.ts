@@ -16,6 +16,8 @@ export interface CommandOutcome<T = unknown> {
   human?: string;
   /** Exit code for a result that is not an error (e.g. a mismatch report). */
   exitCode?: number;
+  /** The command already wrote its output while running (a server that announced itself): print nothing more. */
+  printed?: boolean;
 }
 
 export abstract class BaseCommand extends Command {
@@ -64,12 +66,19 @@ export abstract class BaseCommand extends Command {
     let code: number = ExitCode.OK;
     try {
       const outcome = await this.execute();
-      if (this.jsonMode) process.stdout.write(`${JSON.stringify(outcome.result, jsonReplacer, 2)}\n`);
+      if (outcome.printed) {
+        // nothing more to print
+      } else if (this.jsonMode) process.stdout.write(`${JSON.stringify(outcome.result, jsonReplacer, 2)}\n`);
       else if (outcome.human !== undefined && outcome.human !== '') process.stdout.write(outcome.human.endsWith('\n') ? outcome.human : `${outcome.human}\n`);
       code = outcome.exitCode ?? ExitCode.OK;
     } catch (err) {
       if (isOclifExit(err)) throw err;
-      const appErr = toAppError(err);
+      const appErr = isPromptExit(err)
+        ? new AppError('INTERRUPTED', 'Interrupted at a prompt; nothing after it was done.', {
+            exitCode: ExitCode.INTERRUPTED,
+            actions: ['Run the same command again to continue.'],
+          })
+        : toAppError(err);
       if (this.jsonMode) process.stdout.write(`${JSON.stringify({ error: appErr.toJSON() }, jsonReplacer, 2)}\n`);
       process.stderr.write(`${renderErrorText(appErr, this.debugMode)}\n`);
       code = appErr.exitCode;
@@ -81,6 +90,11 @@ export abstract class BaseCommand extends Command {
 /** bigint values (HLC nanos, job ids) are printed as strings in JSON output. */
 export function jsonReplacer(_key: string, value: unknown): unknown {
   return typeof value === 'bigint' ? value.toString() : value;
+}
+
+/** Ctrl-C at an inquirer prompt arrives as ExitPromptError (raw mode turns it into a keypress, not SIGINT). */
+function isPromptExit(err: unknown): boolean {
+  return err instanceof Error && err.name === 'ExitPromptError';
 }
 
 function isOclifExit(err: unknown): boolean {

@@ -247,6 +247,14 @@ export function missingInputError(missing: readonly SettingDef[]): AppError {
 }
 
 /**
+ * True when a zod issue at `issueKey` is only the echo of a missing value: the key itself, or a parent
+ * object that does not exist because its only given child is missing ("crdb" when crdb.conn is).
+ */
+export function coveredByMissing(missing: readonly SettingDef[], issueKey: string): boolean {
+  return missing.some((d) => d.key === issueKey || d.key.startsWith(`${issueKey}.`));
+}
+
+/**
  * Validates collected values with zod and freezes the result. Reports source problems, missing values
  * and every zod issue in one error; secret values are never quoted.
  */
@@ -261,11 +269,11 @@ export function finalizeConfig<S extends z.ZodType>(
   if (!parsed.success) {
     for (const issue of parsed.error.issues) {
       const key = issue.path.map(String).join('.');
-      if (collected.missing.some((d) => d.key === key)) continue;
+      if (coveredByMissing(collected.missing, key)) continue;
       const def = defs.find((d) => d.key === key || key.startsWith(`${d.key}.`));
       const where = def ? ` (from ${describeSource(def, collected.sources[def.key])})` : '';
       // zod messages describe the expectation, not the received value, so they are safe for secrets.
-      problems.push(`${key || 'config'}: ${issue.message}${where}.`);
+      problems.push(`${key || 'config'}: ${issue.message.replace(/\.$/, '')}${where}.`);
     }
   }
   if (problems.length > 0) {
