@@ -63,6 +63,11 @@ export interface ColumnInfo {
   /** Generated/computed columns are never written. */
   readonly generated: boolean;
   readonly hasDefault: boolean;
+  /**
+   * Identity column kind when the column is one. "always" (PostgreSQL GENERATED ALWAYS AS IDENTITY)
+   * is written on insert with the source's value but never updated.
+   */
+  readonly identity?: 'always' | 'by-default';
 }
 
 export interface TableInfo {
@@ -138,6 +143,11 @@ export interface TargetPoolOptions {
   readonly log: Logger;
   /** Shown to the target as application name where the dialect supports one. */
   readonly applicationName?: string;
+  /**
+   * Most rows per write statement (the engine's --flushSize); the dialect's bind limits may lower it.
+   * Default 1000.
+   */
+  readonly maxRowsPerStatement?: number;
 }
 
 export interface Dialect {
@@ -159,19 +169,32 @@ export interface WriteResult {
   readonly statements: number;
 }
 
+/** Options of one TargetTx write. */
+export interface WriteOptions {
+  /** Checked between statements: an aborted signal stops the write with the signal's reason. */
+  readonly signal?: AbortSignal;
+}
+
 /** A target transaction: write helpers render dialect SQL, chunked to the dialect's bind limits. */
 export interface TargetTx {
   /**
    * Upserts full row images (JSON object texts) into `table`. Column matching is case-insensitive;
    * values are converted per column type; unknown columns or a missing primary-key value raise a
-   * TargetSchemaError naming table and column. Idempotent.
+   * TargetSchemaError naming table and column. Idempotent. Several images of one key are merged in
+   * order (later fields win); columns absent from an image keep their value on update and take their
+   * default on insert.
    */
-  upsert(schema: TargetSchema, table: TableInfo, rows: readonly string[]): Promise<WriteResult>;
+  upsert(schema: TargetSchema, table: TableInfo, rows: readonly string[], options?: WriteOptions): Promise<WriteResult>;
   /**
    * Deletes rows by primary key. Each key is the list of values in the target's primary-key order.
    * Deleting a missing row is not an error. Idempotent.
    */
-  delete(schema: TargetSchema, table: TableInfo, keys: readonly (readonly JsonValue[])[]): Promise<WriteResult>;
+  delete(
+    schema: TargetSchema,
+    table: TableInfo,
+    keys: readonly (readonly JsonValue[])[],
+    options?: WriteOptions,
+  ): Promise<WriteResult>;
 }
 
 export interface PrivilegeReport {
@@ -181,6 +204,8 @@ export interface PrivilegeReport {
   readonly missing: ReadonlyMap<string, readonly string[]>;
   /** Tables that do not exist in the schema. */
   readonly absentTables: readonly string[];
+  /** Privileges the user lacks on the schema itself (PostgreSQL: USAGE). Absent or empty when complete. */
+  readonly schemaMissing?: readonly string[];
 }
 
 /**
@@ -203,7 +228,10 @@ export interface TargetPool {
   version(): Promise<string>;
   /** The user this pool authenticates as. */
   currentUser(): Promise<string>;
-  /** Reads tables, columns, primary keys and foreign keys; undefined when the schema does not exist. */
+  /**
+   * Reads tables, columns, primary keys and foreign keys; undefined when the schema does not exist.
+   * The returned `schema` keeps `key` but spells `parts` as the catalog does (pass it to TargetTx).
+   */
   introspect(schema: TargetSchema): Promise<SchemaInfo | undefined>;
   /** Runs fn in one target transaction and commits when it resolves; rolls back when it throws. */
   transaction<T>(fn: (tx: TargetTx) => Promise<T>): Promise<T>;

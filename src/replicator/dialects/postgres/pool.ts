@@ -1,0 +1,176 @@
+/**
+ * TargetPool over a node-postgres Pool: transactions, writes, introspection, privileges and
+ * verification reads against a PostgreSQL target.
+ */
+import type pg from 'pg';
+import type { JsonValue } from '../../../lib/exact-json.js';
+import type { Logger } from '../../../lib/log.js';
+import { redactText } from '../../../lib/conn.js';
+import type {
+  Dialect,
+  ErrorClass,
+  NormalisedRow,
+  PrivilegeReport,
+  SchemaInfo,
+  TableInfo,
+  TargetPool,
+  TargetSchema,
+  TargetTx,
+  WriteOptions,
+  WriteResult,
+} from '../../types.js';
+import { canonicalByClass } from '../shared/canonical.js';
+import { requirePrimaryKey, shapeDeletes, shapeUpserts } from '../shared/payload.js';
+import type { SqlStatement, WriteLimits } from '../shared/statement.js';
+import { assertOpen, runStatements, targetUnreachable } from '../shared/target.js';
+import { fromCanonical } from '../shared/values.js';
+import { PG_BEGIN, PG_BEGIN_READ_ONLY } from './driver.js';
+import { classifyPg } from './errors.js';
+import { introspectPg, resolvePgSchema } from './introspect.js';
+import { checkPgPrivileges, pgGrantStatements } from './privileges.js';
+import { renderDelete, renderSelectPage, renderUpsert } from './sql.js';
+
+// readRows wants the server's text for every type (the canonical forms are built from it), not pg's
+// JS conversions (Date loses microseconds, numeric would be fine but int8 is a string anyway).
+const RAW_TEXT = { getTypeParser: () => (value: string) => value } as unknown as pg.CustomTypesConfig;
+
+class PgTx implements TargetTx {
+  done = false;
+  constructor(
+    private readonly client: pg.PoolClient,
+    private readonly limits: WriteLimits,
+  ) {}
+
+  private exec = async (s: SqlStatement): Promise<number> => {
+    const r = await this.client.query({ text: s.sql, values: s.params as unknown[], name: s.name });
+    return r.rowCount ?? 0;
+  };
+
+  async upsert(schema: TargetSchema, table: TableInfo, rows: readonly string[], options?: WriteOptions): Promise<WriteResult> {
+    assertOpen(this.done);
+    const statements = shapeUpserts(table, rows).flatMap((g) => renderUpsert(schema, table, g, this.limits));
+    const r = await runStatements(statements, this.exec, options?.signal);
+    // An upserted row counts once, whatever the driver reports.
+    return { rows: statements.reduce((n, s) => n + s.rows, 0), statements: r.statements };
+  }
+
+  async delete(
+    schema: TargetSchema,
+    table: TableInfo,
+    keys: readonly (readonly JsonValue[])[],
+    options?: WriteOptions,
+  ): Promise<WriteResult> {
+    assertOpen(this.done);
+    const { columns, rows } = shapeDeletes(table, keys);
+    return runStatements(renderDelete(schema, table, columns, rows, this.limits), this.exec, options?.signal);
+  }
+}
+
+export class PostgresTargetPool implements TargetPool {
+  constructor(
+    readonly dialect: Dialect,
+    private readonly pool: pg.Pool,
+    log: Logger,
+    private readonly limits: WriteLimits,
+  ) {
+    // Without a listener, an idle client's socket error would crash the process (pg emits 'error').
+    pool.on('error', (err) => log.warn({ err: redactText(err.message) }, 'idle target connection failed; it will be replaced'));
+  }
+
+  async ping(): Promise<void> {
+    try {
+      await this.pool.query('SELECT 1');
+    } catch (err) {
+      throw targetUnreachable('PostgreSQL', err);
+    }
+  }
+
+  async version(): Promise<string> {
+    const r = await this.pool.query<{ version: string }>('SELECT version() AS version');
+    return r.rows[0]!.version;
+  }
+
+  async currentUser(): Promise<string> {
+    const r = await this.pool.query<{ u: string }>('SELECT current_user AS u');
+    return r.rows[0]!.u;
+  }
+
+  async introspect(schema: TargetSchema): Promise<SchemaInfo | undefined> {
+    return this.inTransaction(PG_BEGIN_READ_ONLY, (client) => introspectPg(client, schema));
+  }
+
+  async transaction<T>(fn: (tx: TargetTx) => Promise<T>): Promise<T> {
+    let tx: PgTx | undefined;
+    try {
+      return await this.inTransaction(PG_BEGIN, (client) => fn((tx = new PgTx(client, this.limits))));
+    } finally {
+      if (tx) tx.done = true;
+    }
+  }
+
+  private async inTransaction<T>(begin: string, fn: (client: pg.PoolClient) => Promise<T>): Promise<T> {
+    const client = await this.pool.connect();
+    let broken: Error | undefined;
+    // A checked-out client whose socket dies between statements emits 'error' on itself (the pool only
+    // listens to idle clients); unhandled, that would crash the process.
+    // https://node-postgres.com/apis/pool#releasing-clients
+    const onError = (err: Error) => {
+      broken = err;
+    };
+    client.on('error', onError);
+    try {
+      await client.query(begin);
+      const result = await fn(client);
+      await client.query('COMMIT');
+      return result;
+    } catch (err) {
+      // A failed ROLLBACK means the connection is unusable: release(err) destroys it.
+      await client.query('ROLLBACK').catch((e: Error) => (broken = e));
+      throw err;
+    } finally {
+      client.off('error', onError);
+      client.release(broken);
+    }
+  }
+
+  classify(err: unknown): ErrorClass {
+    return classifyPg(err);
+  }
+
+  async checkPrivileges(schema: TargetSchema, user: string, tables: readonly string[]): Promise<PrivilegeReport> {
+    const resolved = await resolvePgSchema(this.pool, schema);
+    if (!resolved) return { user, missing: new Map(), absentTables: [...tables], schemaMissing: ['USAGE'] };
+    return checkPgPrivileges(this.pool, resolved, user, tables);
+  }
+
+  grantStatements(schema: TargetSchema, report: PrivilegeReport): string[] {
+    return pgGrantStatements(schema, report);
+  }
+
+  async execAdmin(statements: readonly string[]): Promise<void> {
+    for (const s of statements) await this.pool.query(s);
+  }
+
+  async readRows(
+    schema: TargetSchema,
+    table: TableInfo,
+    options: { after?: readonly JsonValue[]; limit: number },
+  ): Promise<NormalisedRow[]> {
+    const keyColumns = requirePrimaryKey(table);
+    const after = options.after?.map((v, i) => fromCanonical(keyColumns[i]!.class, v));
+    const s = renderSelectPage(schema, table, keyColumns, after, options.limit);
+    const r = await this.inTransaction(PG_BEGIN_READ_ONLY, (client) =>
+      client.query<unknown[]>({ text: s.sql, values: s.params as unknown[], rowMode: 'array', types: RAW_TEXT }),
+    );
+    return r.rows.map((row) =>
+      table.columns.map((c, i) => {
+        const v = row[i];
+        return v === null || v === undefined ? null : canonicalByClass(c.class, String(v));
+      }),
+    );
+  }
+
+  async close(): Promise<void> {
+    await this.pool.end();
+  }
+}
