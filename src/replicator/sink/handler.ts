@@ -1,0 +1,177 @@
+/**
+ * The webhook data handler. Order of checks, each with its own status so CockroachDB's changefeed knows
+ * whether a retry can help: method (405), path (404 `404 page not found`), token (401 `missing or
+ * invalid access token`), body size and encoding (413, 415), body syntax and fields (400 with the
+ * reason), target schema/table (400 `unknown schema: "db"."schema"`), backpressure or staging trouble
+ * (503 + Retry-After), then 200 `OK` only after the staging write committed. Nothing is staged on any
+ * error path. With -v, one log line per request; tokens never appear in logs (access_token is removed
+ * from the logged path).
+ */
+import type { IncomingMessage, ServerResponse } from 'node:http';
+import { isUtf8 } from 'node:buffer';
+import type { Logger } from '../../lib/log.js';
+import type { EngineMetrics, WebhookOutcome } from '../metrics.js';
+import type { TargetSchema } from '../types.js';
+import { TokenAuth } from './auth.js';
+import { BodyError, readBody } from './body.js';
+import type { IngestResult, Ingestor } from './ingest.js';
+import { parseDataPath } from './path.js';
+import { parseWebhookBody, PayloadError } from './payload.js';
+
+export interface PathDialect {
+  readonly schemaPathSegments: 1 | 2;
+  schemaFromPath(segments: readonly string[]): TargetSchema;
+}
+
+export interface SinkOptions {
+  readonly dialect: PathDialect;
+  readonly auth: TokenAuth;
+  readonly ingest: Pick<Ingestor, 'rows' | 'resolved'>;
+  readonly metrics: EngineMetrics;
+  readonly log: Logger;
+  /** >= 1 logs every request. */
+  readonly verbose: number;
+  readonly maxBodyBytes: number;
+}
+
+export function sendText(res: ServerResponse, status: number, text: string, headers: Record<string, string> = {}): void {
+  if (res.headersSent) {
+    res.end();
+    return;
+  }
+  const body = text.endsWith('\n') ? text : `${text}\n`;
+  res.writeHead(status, { 'Content-Type': 'text/plain; charset=utf-8', 'Content-Length': Buffer.byteLength(body), ...headers });
+  res.end(body);
+}
+
+/** The request path with access_token removed, safe to log. */
+export function loggablePath(url: URL): string {
+  const params = new URLSearchParams(url.search);
+  if (params.has('access_token')) params.set('access_token', '****');
+  const q = params.toString();
+  return q ? `${url.pathname}?${q}` : url.pathname;
+}
+
+/** Logs repeated problems at most once per interval, counting what was suppressed. */
+class Throttle {
+  private readonly seen = new Map<string, { at: number; suppressed: number }>();
+  constructor(private readonly everyMs: number) {}
+  allow(key: string): number | undefined {
+    const now = Date.now();
+    const s = this.seen.get(key);
+    if (s && now - s.at < this.everyMs) {
+      s.suppressed++;
+      return undefined;
+    }
+    const suppressed = s?.suppressed ?? 0;
+    this.seen.set(key, { at: now, suppressed: 0 });
+    if (this.seen.size > 1000) this.seen.clear();
+    return suppressed;
+  }
+}
+
+export function createSinkHandler(o: SinkOptions): (req: IncomingMessage, res: ServerResponse) => Promise<void> {
+  const throttle = new Throttle(10_000);
+  return async (req, res) => {
+    const started = process.hrtime.bigint();
+    const url = new URL(req.url ?? '/', 'http://sink.invalid');
+    let status = 0;
+    let outcome: WebhookOutcome = 'bad_request';
+    let rows = 0;
+    let bytes = 0;
+    let reason: string | undefined;
+    const reply = (s: number, text: string, out: WebhookOutcome, headers: Record<string, string> = {}) => {
+      status = s;
+      outcome = out;
+      if (s >= 400) reason = text;
+      sendText(res, s, text, headers);
+    };
+    try {
+      if (req.method !== 'POST' && req.method !== 'PUT') {
+        reply(405, `method ${req.method} not allowed: the changefeed sink takes POST`, 'method_not_allowed', { Allow: 'POST, PUT' });
+        return;
+      }
+      const path = parseDataPath(url.pathname, o.dialect.schemaPathSegments);
+      if (!path.ok) {
+        reply(404, '404 page not found', 'not_found');
+        reason = path.reason;
+        return;
+      }
+      const token = TokenAuth.extract(req.headers.authorization, url.searchParams);
+      if (!o.auth.check(token)) {
+        reply(401, 'missing or invalid access token', 'unauthorized');
+        return;
+      }
+      let schema: TargetSchema;
+      try {
+        schema = o.dialect.schemaFromPath(path.segments);
+      } catch (err) {
+        reply(404, '404 page not found', 'not_found');
+        reason = (err as Error).message;
+        return;
+      }
+      let body: Buffer;
+      try {
+        const read = await readBody(req, o.maxBodyBytes);
+        body = read.body;
+        bytes = read.wireBytes;
+      } catch (err) {
+        if (err instanceof BodyError) {
+          reply(err.status, err.message, err.status === 413 ? 'too_large' : err.status === 415 ? 'unsupported_encoding' : 'bad_request', err.status === 413 ? { Connection: 'close' } : {});
+          if (err.status === 413) res.on('finish', () => req.destroy());
+        } else {
+          status = 499;
+          reason = (err as Error).message;
+          res.destroy();
+        }
+        return;
+      }
+      o.metrics.httpPayloadBytes.inc(bytes);
+      o.metrics.httpPayloadSize.observe(bytes);
+      if (!isUtf8(body)) {
+        reply(400, 'could not decode payload: the body is not valid UTF-8', 'bad_request');
+        return;
+      }
+      let parsed: ReturnType<typeof parseWebhookBody>;
+      try {
+        parsed = parseWebhookBody(body.toString('utf8'));
+      } catch (err) {
+        if (err instanceof PayloadError) {
+          reply(400, err.message, 'bad_request');
+          return;
+        }
+        throw err;
+      }
+      let result: IngestResult;
+      if (parsed.kind === 'empty') {
+        reply(200, 'OK', 'empty');
+        return;
+      } else if (parsed.kind === 'resolved') {
+        result = await o.ingest.resolved(schema, parsed.hlc);
+      } else {
+        result = await o.ingest.rows(schema, parsed.mutations);
+      }
+      rows = result.rows;
+      reply(result.status, result.body, result.outcome, result.retryAfter !== undefined ? { 'Retry-After': String(result.retryAfter) } : {});
+    } catch (err) {
+      o.log.error({ err: (err as Error).message, stack: (err as Error).stack }, 'unexpected error in the webhook handler');
+      reply(503, 'internal error, retry later', 'unavailable', { 'Retry-After': '5' });
+    } finally {
+      const seconds = Number(process.hrtime.bigint() - started) / 1e9;
+      if (status > 0 && status !== 499) {
+        o.metrics.httpStatus.inc({ code: String(status) });
+        o.metrics.httpLatency.observe(seconds);
+        o.metrics.webhookRequests.inc({ outcome });
+      }
+      const line = { method: req.method, path: loggablePath(url), status, latencyMs: Math.round(seconds * 1e4) / 10, rows, bytes, remote: req.socket.remoteAddress, ...(reason ? { reason } : {}) };
+      if (o.verbose >= 1) o.log.debug(line, 'httpRequest');
+      if (status >= 400 && status !== 401 && status !== 499) {
+        const suppressed = throttle.allow(`${status}:${reason}`);
+        if (suppressed !== undefined) o.log.warn({ ...line, ...(suppressed > 0 ? { suppressedSimilar: suppressed } : {}) }, 'webhook request rejected');
+      } else if (status === 401) {
+        const suppressed = throttle.allow('401');
+        if (suppressed !== undefined) o.log.warn({ path: line.path, remote: line.remote, ...(suppressed > 0 ? { suppressedSimilar: suppressed } : {}) }, 'webhook request without a valid token');
+      }
+    }
+  };
+}
