@@ -77,6 +77,10 @@ export const FailbackConfigSchema = z.object({
     quietPeriod: durationString,
     pollInterval: durationString,
     timeout: durationString,
+    /** Explicit consent, under --yes, that the drain was confirmed from the logs (no metrics endpoint). */
+    confirmDrained: z.boolean().optional(),
+    /** Explicit consent, under --yes, that the forward replicator was stopped by hand (no pid known). */
+    confirmStopped: z.boolean().optional(),
   }),
   rangefeed: z.object({
     /** Apply the runbook's optional tuning settings (after showing its latency warning). */
@@ -106,6 +110,8 @@ export const FailbackConfigSchema = z.object({
   monitor: z.object({
     /** How long monitor-changefeed waits for proof that data flows. */
     timeout: durationString,
+    /** Explicit consent, under --yes, to delete stale staged mutations of the failback tables (never a DROP). */
+    cleanStaging: z.boolean().optional(),
   }),
 });
 export type FailbackConfig = z.infer<typeof FailbackConfigSchema>;
@@ -161,6 +167,8 @@ export const FAILBACK_SETTINGS: readonly SettingDef[] = [
   { key: 'forward.quietPeriod', description: 'How long apply rates must stay at zero to call forward replication drained', flag: 'drain-quiet-period', env: E('DRAIN_QUIET_PERIOD'), default: '10s' },
   { key: 'forward.pollInterval', description: 'How often to scrape the forward replicator while draining', env: E('DRAIN_POLL_INTERVAL'), default: '2s' },
   { key: 'forward.timeout', description: 'Give up waiting for the drain after this long', flag: 'drain-timeout', env: E('DRAIN_TIMEOUT'), default: '10m' },
+  { key: 'forward.confirmDrained', kind: 'boolean', description: 'Consent under --yes: forward replication was confirmed drained from its logs (used only without a metrics URL)', flag: 'confirm-drained', env: E('CONFIRM_DRAINED'), default: false },
+  { key: 'forward.confirmStopped', kind: 'boolean', description: 'Consent under --yes: the forward replicator was stopped by hand (used only without a pid or pid file)', flag: 'confirm-forward-stopped', env: E('CONFIRM_FORWARD_STOPPED'), default: false },
   { key: 'rangefeed.tune', kind: 'boolean', description: "Apply the runbook's optional rangefeed tuning settings", flag: 'tune-rangefeeds', env: E('TUNE_RANGEFEEDS'), default: false },
   { key: 'rangefeed.closedTimestampRefreshInterval', description: 'kv.rangefeed.closed_timestamp_refresh_interval when tuning', env: E('CLOSED_TS_REFRESH_INTERVAL'), default: '250ms' },
   { key: 'rangefeed.closedTimestampTargetDuration', description: 'kv.closed_timestamp.target_duration when tuning', env: E('CLOSED_TS_TARGET_DURATION'), default: '1s' },
@@ -173,4 +181,5 @@ export const FAILBACK_SETTINGS: readonly SettingDef[] = [
   { key: 'changefeed.extraOptions', kind: 'json', description: 'Extra CREATE CHANGEFEED options as a JSON object', env: E('CHANGEFEED_EXTRA_OPTIONS'), default: {} },
   { key: 'changefeed.cursor', description: 'Explicit changefeed cursor (HLC decimal); normally fetched', flag: 'cursor', env: E('CURSOR') },
   { key: 'monitor.timeout', description: 'How long monitor-changefeed waits for proof that data flows', flag: 'monitor-timeout', env: E('MONITOR_TIMEOUT'), default: '2m' },
+  { key: 'monitor.cleanStaging', kind: 'boolean', description: 'Consent under --yes: delete stale staged mutations of the failback tables when re-application is detected', flag: 'clean-staging', env: E('CLEAN_STAGING'), default: false },
 ];

@@ -202,7 +202,7 @@ export class Runner {
       }
       rec.status = 'verified';
       rec.finishedAt = now();
-      rec.detail = check.state === 'satisfied' ? `${check.detail}; ${verify.detail}` : verify.detail;
+      rec.detail = check.state === 'satisfied' && check.detail !== verify.detail ? `${check.detail}; ${verify.detail}` : verify.detail;
       delete rec.error;
       this.save();
       return done(outcome, rec.detail);

@@ -27,6 +27,16 @@ export const StepRecordSchema = z.object({
 });
 export type StepRecord = z.infer<typeof StepRecordSchema>;
 
+/** One part of a teardown: what was found and what was done (ids and pids only, never secrets). */
+export const TeardownPartSchema = z.object({
+  /** done: we ended it now; gone: already ended; refused: not ours, left alone; skipped: not asked or not possible; failed. */
+  outcome: z.enum(['done', 'gone', 'refused', 'skipped', 'failed']),
+  detail: z.string(),
+  /** Job id or pid it was about, when known. */
+  handle: z.string().optional(),
+});
+export type TeardownPart = z.infer<typeof TeardownPartSchema>;
+
 export const StateSchema = z.object({
   version: z.literal(STATE_VERSION),
   createdAt: z.string(),
@@ -43,6 +53,15 @@ export const StateSchema = z.object({
     })
     .default({}),
   steps: z.record(z.string(), StepRecordSchema),
+  /** What the last `teardown` did (absent until one ran). */
+  teardown: z
+    .object({
+      at: z.string(),
+      changefeed: TeardownPartSchema,
+      engine: TeardownPartSchema,
+      staging: TeardownPartSchema,
+    })
+    .optional(),
 });
 export type FailbackState = z.infer<typeof StateSchema>;
 

@@ -92,13 +92,23 @@ export class FileStateStore implements StateStore {
     const tmp = join(dir, `.${basename(this.location)}.${process.pid}.tmp`);
     const fd = openSync(tmp, 'w', 0o600);
     try {
-      writeSync(fd, `${JSON.stringify(valid, null, 2)}\n`);
-      fsyncSync(fd);
-    } finally {
-      closeSync(fd);
+      try {
+        writeSync(fd, `${JSON.stringify(valid, null, 2)}\n`);
+        fsyncSync(fd);
+      } finally {
+        closeSync(fd);
+      }
+      chmodSync(tmp, 0o600);
+      renameSync(tmp, this.location);
+    } catch (err) {
+      // A full disk or a vanished folder must not leave a half-written temp file next to the state.
+      try {
+        unlinkSync(tmp);
+      } catch {
+        // Never created or already renamed.
+      }
+      throw err;
     }
-    chmodSync(tmp, 0o600);
-    renameSync(tmp, this.location);
     // fsync the folder so the rename itself survives a power loss.
     try {
       const dfd = openSync(dir, 'r');

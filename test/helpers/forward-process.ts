@@ -1,0 +1,44 @@
+/**
+ * Starts test/helpers/fake-forward-replicator.mjs as a real child process and waits for its metrics
+ * endpoint; stop() kills it (if still alive) and waits for the exit, so no process outlives a test.
+ */
+import { spawn, type ChildProcess } from 'node:child_process';
+import { fileURLToPath } from 'node:url';
+
+export interface ForwardProcess {
+  pid: number;
+  port: number;
+  metricsUrl: string;
+  child: ChildProcess;
+  exited: Promise<number | null>;
+  stop(): Promise<void>;
+}
+
+const SCRIPT = fileURLToPath(new URL('./fake-forward-replicator.mjs', import.meta.url));
+
+export async function startForward(options: { activeMs?: number; termDelayMs?: number; ignoreTerm?: boolean; port?: number } = {}): Promise<ForwardProcess> {
+  const args = [SCRIPT, '--activeMs', String(options.activeMs ?? 1500), '--termDelayMs', String(options.termDelayMs ?? 0), '--port', String(options.port ?? 0)];
+  if (options.ignoreTerm) args.push('--ignoreTerm');
+  const child = spawn(process.execPath, args, { stdio: ['ignore', 'pipe', 'inherit'] });
+  const exited = new Promise<number | null>((resolve) => child.once('exit', (code) => resolve(code)));
+  const port = await new Promise<number>((resolve, reject) => {
+    let buf = '';
+    child.stdout?.on('data', (d: Buffer) => {
+      buf += d.toString();
+      const m = /listening (\d+)/.exec(buf);
+      if (m) resolve(Number(m[1]));
+    });
+    child.once('exit', (code) => reject(new Error(`fake forward replicator exited early (${code})`)));
+  });
+  return {
+    pid: child.pid as number,
+    port,
+    metricsUrl: `http://127.0.0.1:${port}/_/varz`,
+    child,
+    exited,
+    async stop() {
+      if (child.exitCode === null && child.signalCode === null) child.kill('SIGKILL');
+      await exited;
+    },
+  };
+}
