@@ -27,7 +27,13 @@ function expectedLaunch(ctx: StepContext, token: string): EngineLaunch {
   const tls = requireOutputs(ctx, 'prepare-tls', TlsOutputs, 'The webhook certificate');
   const pre = outputsOf(ctx, 'preflight', PreflightOutputs);
   return engineLaunch(ctx.config, {
-    tls: { serverCert: tls.serverCert, serverKey: tls.serverKey },
+    tls: {
+      serverCert: tls.serverCert,
+      serverKey: tls.serverKey,
+      // Our generated client certificate is signed by our CA, so the engine can insist on it; with a
+      // provided certificate set we cannot know what CockroachDB will present, so TLS stays one-way.
+      clientCa: tls.mode === 'generated' && tls.clientCert && tls.caCert ? tls.caCert : undefined,
+    },
     tokenFile: engineFiles(ctx.stateDir).tokenFile,
     token,
     sourceKeyColumns: pre?.sourceKeyColumns,

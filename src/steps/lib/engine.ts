@@ -74,6 +74,8 @@ export function checkExtraFlags(flags: readonly string[]): { problems: string[];
 export interface EngineTls {
   serverCert: string;
   serverKey: string;
+  /** CA that signed the changefeed's client certificate: the engine then requires it (mutual TLS). */
+  clientCa?: string;
 }
 
 export interface EngineLaunch {
@@ -119,6 +121,7 @@ export function engineLaunch(
     o.tls.serverKey,
     '--authTokenFile',
     o.tokenFile,
+    ...(o.tls.clientCa ? ['--tlsClientCa', o.tls.clientCa] : []),
   ];
   const keys = o.sourceKeyColumns && Object.keys(o.sourceKeyColumns).length > 0 ? sourceKeyColumnsFlag(o.sourceKeyColumns) : undefined;
   if (keys) args.push('--sourceKeyColumns', keys);
