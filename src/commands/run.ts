@@ -1,7 +1,8 @@
 import { Flags } from '@oclif/core';
 import { BaseCommand, type CommandOutcome } from '../lib/base-command.js';
 import { AppError, ExitCode, renderErrorText } from '../lib/errors.js';
-import { askConfirm } from '../lib/prompt.js';
+import { askConfirm, type PromptIo } from '../lib/prompt.js';
+import type { FailbackConfig } from '../steps/config.js';
 import { RUNBOOK } from '../steps/index.js';
 import { nextActions } from '../steps/observe.js';
 import { dryRunJson, renderDryRun, renderPlanOverview, renderRunSummary, runJson } from '../steps/present.js';
@@ -21,6 +22,7 @@ import {
   settingFlags,
   wireAbort,
 } from '../steps/session.js';
+import { renderReport, verifyTables } from '../verify/index.js';
 
 export default class Run extends BaseCommand {
   static override summary = 'Run the failback runbook: plan, confirm, then each step as check -> apply -> verify.';
@@ -82,9 +84,17 @@ export default class Run extends BaseCommand {
       const { result, messages, state: after } = await driveRun(session, { steps: RUNBOOK, selection, live, json: flags.json, abort });
       const next = nextActions(after);
       if (result.error) process.stderr.write(`${session.scrub(renderErrorText(result.error, flags.debug))}\n`);
+      const summary = renderRunSummary(result, messages, next);
+      // Once delivery is proven, offer the table comparison (in a terminal, when not answering --yes).
+      const proven = result.exitCode === 0 && result.results.some((r) => r.id === 'monitor-changefeed' && (r.outcome === 'verified' || r.outcome === 'adopted'));
+      if (proven && interactive && !flags.yes && !flags.json) {
+        process.stdout.write(`${summary}\n\n`);
+        const verified = await offerVerify(session.config, abort.signal, promptIo(flags.json));
+        return { result: runJson(result, messages, next, session.stateFile), human: verified?.text ?? '', exitCode: verified?.exitCode ?? result.exitCode };
+      }
       return {
         result: runJson(result, messages, next, session.stateFile),
-        human: renderRunSummary(result, messages, next),
+        human: summary,
         exitCode: result.exitCode,
       };
     } finally {
@@ -92,4 +102,17 @@ export default class Run extends BaseCommand {
       abort.dispose();
     }
   }
+}
+
+/** Asks whether to compare every table now; runs molt-failback verify's comparison when the answer is yes. */
+async function offerVerify(config: Readonly<FailbackConfig>, signal: AbortSignal, io: PromptIo): Promise<{ text: string; exitCode: number } | undefined> {
+  if (!(await askConfirm('Compare every table between CockroachDB and the target now (molt-failback verify)?', { default: true }, io))) return undefined;
+  let report;
+  try {
+    report = await verifyTables({ source: { conn: config.crdb.conn }, target: { conn: config.target.conn, schema: config.target.schema }, tables: config.tables, signal });
+  } catch (err) {
+    if (signal.aborted) throw new AppError('INTERRUPTED', 'The comparison was interrupted; the failback itself is unaffected.', { exitCode: ExitCode.INTERRUPTED, cause: err });
+    throw err;
+  }
+  return { text: renderReport(report), exitCode: report.verdict === 'equal' ? ExitCode.OK : ExitCode.MISMATCH };
 }

@@ -78,6 +78,7 @@ export function nextActions(state: FailbackState): string[] {
   if (state.teardown) return ['The failback was torn down. Start a new one with a fresh state file (--state) if needed.'];
   return [
     'Failback is running: changes on CockroachDB flow to the original database. Watch it with molt-failback status.',
+    'Compare every table with CockroachDB at any time: molt-failback verify (row counts and checksums; differences that settle while changes flow are not reported).',
     'When CockroachDB becomes the only system of record again (or to stop failing back), end it cleanly: molt-failback teardown.',
   ];
 }

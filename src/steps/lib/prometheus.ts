@@ -19,14 +19,19 @@ export class PrometheusParseError extends Error {
 
 const NAME = /^[a-zA-Z_:][a-zA-Z0-9_:]*/;
 
+// Case-insensitive like Prometheus's own parser (Go's strconv.ParseFloat): prom-client, which our engine
+// uses, prints NaN as "Nan" (prom-client lib/util.js), and a NaN gauge must not make the scrape unreadable.
 function parseValue(text: string, line: number): number {
-  switch (text) {
-    case '+Inf':
-    case 'Inf':
+  switch (text.toLowerCase()) {
+    case '+inf':
+    case 'inf':
+    case '+infinity':
+    case 'infinity':
       return Number.POSITIVE_INFINITY;
-    case '-Inf':
+    case '-inf':
+    case '-infinity':
       return Number.NEGATIVE_INFINITY;
-    case 'NaN':
+    case 'nan':
       return Number.NaN;
     default: {
       const n = Number(text);

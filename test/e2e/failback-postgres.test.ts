@@ -1,0 +1,7 @@
+/**
+ * The full failback runbook end to end against a real PostgreSQL target (CockroachDB is the emulator
+ * over a real PostgreSQL database): see test/helpers/failback-runbook.ts.
+ */
+import { fullRunbookScenario } from '../helpers/failback-runbook.js';
+
+fullRunbookScenario('postgres', 1001);
