@@ -7,21 +7,9 @@ import { RUNBOOK } from '../steps/index.js';
 import { nextActions } from '../steps/observe.js';
 import { dryRunJson, renderDryRun, renderPlanOverview, renderRunSummary, runJson } from '../steps/present.js';
 import { selectSteps } from '../steps/runner.js';
-import {
-  canRenderLive,
-  configFlag,
-  driveRun,
-  isInteractive,
-  loadFailbackConfig,
-  openSession,
-  planRun,
-  promptIo,
-  selectionFlags,
-  selectionFrom,
-  sessionLogger,
-  settingFlags,
-  wireAbort,
-} from '../steps/session.js';
+import { canRenderLive, isInteractive, promptIo, sessionLogger, wireAbort } from '../steps/terminal.js';
+import { configFlag, loadFailbackConfig, selectionFlags, selectionFrom, settingFlags } from '../steps/settings.js';
+import { driveRun, openSession, planRun } from '../steps/session.js';
 import { renderReport, verifyTables } from '../verify/index.js';
 
 export default class Run extends BaseCommand {

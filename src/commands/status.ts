@@ -6,7 +6,8 @@ import { AppError, ExitCode } from '../lib/errors.js';
 import { parseConn } from '../lib/conn.js';
 import { RUNBOOK } from '../steps/index.js';
 import { nextActions } from '../steps/observe.js';
-import { collectFailbackSettings, configFlag, sessionLogger, settingFlags, stateFileFrom } from '../steps/session.js';
+import { collectFailbackSettings, configFlag, settingFlags, stateFileFrom } from '../steps/settings.js';
+import { sessionLogger } from '../steps/terminal.js';
 import { liveChangefeed, liveEngine, recordedEngine, recordedJobId, renderStatus, stepStatuses, type StatusReport } from '../steps/status-report.js';
 import { FileStateStore } from '../steps/state/store.js';
 

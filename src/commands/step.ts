@@ -5,7 +5,9 @@ import { STEP_IDS, type StepId } from '../steps/config.js';
 import { RUNBOOK } from '../steps/index.js';
 import { nextActions } from '../steps/observe.js';
 import { dryRunJson, renderDryRun, renderRunSummary, renderStepList, runJson } from '../steps/present.js';
-import { canRenderLive, configFlag, promptIo, driveRun, isInteractive, loadFailbackConfig, openSession, planRun, sessionLogger, settingFlags, wireAbort } from '../steps/session.js';
+import { canRenderLive, promptIo, isInteractive, sessionLogger, wireAbort } from '../steps/terminal.js';
+import { configFlag, loadFailbackConfig, settingFlags } from '../steps/settings.js';
+import { driveRun, openSession, planRun } from '../steps/session.js';
 
 export default class StepCommand extends BaseCommand {
   static override summary = 'Run one runbook step (check, then apply if needed, then verify), or list the steps.';

@@ -3,7 +3,9 @@ import { BaseCommand, type CommandOutcome } from '../lib/base-command.js';
 import { parseDuration } from '../lib/config.js';
 import { AppError, ExitCode, renderErrorText } from '../lib/errors.js';
 import { askConfirm } from '../lib/prompt.js';
-import { configFlag, isInteractive, loadFailbackConfig, openSession, promptIo, sessionLogger, settingFlags, wireAbort } from '../steps/session.js';
+import { configFlag, loadFailbackConfig, settingFlags } from '../steps/settings.js';
+import { isInteractive, promptIo, sessionLogger, wireAbort } from '../steps/terminal.js';
+import { openSession } from '../steps/session.js';
 import { renderTeardown, runTeardown } from '../steps/teardown-service.js';
 
 export default class Teardown extends BaseCommand {

@@ -2,7 +2,8 @@ import { Flags } from '@oclif/core';
 import { BaseCommand, type CommandOutcome } from '../lib/base-command.js';
 import { parseDuration } from '../lib/config.js';
 import { AppError, ExitCode } from '../lib/errors.js';
-import { configFlag, isInteractive, loadFailbackConfig, settingFlags } from '../steps/session.js';
+import { configFlag, loadFailbackConfig, settingFlags } from '../steps/settings.js';
+import { isInteractive } from '../steps/terminal.js';
 import { renderReport, verifyTables, VERIFY_DEFAULTS, type VerifyProgress } from '../verify/index.js';
 
 // The settings verify shares with `run`: same flags, environment variables, config file and prompts.

@@ -10,7 +10,9 @@ import type { Logger } from '../lib/log.js';
 import { FailbackConfigSchema, type FailbackConfig } from '../steps/config.js';
 import { RUNBOOK } from '../steps/index.js';
 import type { RunResult } from '../steps/runner.js';
-import { driveRun, openSession, SETTING_DEFS, type AbortWiring } from '../steps/session.js';
+import { driveRun, openSession } from '../steps/session.js';
+import { SETTING_DEFS } from '../steps/settings.js';
+import { type AbortWiring } from '../steps/terminal.js';
 import type { FailbackState } from '../steps/state/schema.js';
 
 export interface WizardSettings {

@@ -12,7 +12,8 @@ import { join } from 'node:path';
 import { finalizeConfig, missingInputError } from '../../src/lib/config.js';
 import { AppError, ExitCode, renderErrorText } from '../../src/lib/errors.js';
 import { FailbackConfigSchema } from '../../src/steps/config.js';
-import { collectFailbackSettings, makeScrubber, promptForMissing, SETTING_DEFS, settingFlags } from '../../src/steps/session.js';
+import { collectFailbackSettings, promptForMissing, SETTING_DEFS, settingFlags } from '../../src/steps/settings.js';
+import { makeScrubber } from '../../src/steps/scrub.js';
 
 const SECRET = 'Sup3r$ecretPw';
 const CRDB = `postgres://root:${encodeURIComponent(SECRET)}@crdb.example:26257/defaultdb`;

@@ -4,7 +4,7 @@ import assert from 'node:assert/strict';
 import { ExitCode } from '../../src/lib/errors.js';
 import { STEP_IDS } from '../../src/steps/config.js';
 import { selectSteps } from '../../src/steps/runner.js';
-import { selectionFrom } from '../../src/steps/session.js';
+import { selectionFrom } from '../../src/steps/settings.js';
 import { fakeRunbook, newWorld } from '../helpers/fake-steps.js';
 
 const steps = fakeRunbook(newWorld());

@@ -4,7 +4,7 @@ import { BaseCommand, jsonReplacer, type CommandOutcome } from '../../lib/base-c
 import { environment, loadConfig, type SettingDef } from '../../lib/config.js';
 import { AppError, ExitCode } from '../../lib/errors.js';
 import { createLogger } from '../../lib/log.js';
-import { canRenderLive, isInteractive } from '../../steps/session.js';
+import { canRenderLive, isInteractive } from '../../steps/terminal.js';
 import { renderReport } from '../../verify/index.js';
 import { Cleanup, printer, randomSeed, renderKept, renderSummary, runSandbox } from '../../sandbox/index.js';
 
