@@ -88,17 +88,55 @@ class Parser {
   }
 
   number(): JsonNumber {
-    const m = /-?(?:0|[1-9]\d*)(?:\.\d+)?(?:[eE][+-]?\d+)?/y;
-    m.lastIndex = this.pos;
-    const r = m.exec(this.text);
-    if (!r) this.fail('invalid number');
-    this.pos += r[0].length;
-    return new JsonNumber(r[0]);
+    // Scanned by hand (RFC 8259 grammar, longest valid prefix, as the regex below would): a regex match
+    // allocates a result array per number, and row images are mostly numbers.
+    const t = this.text;
+    const start = this.pos;
+    let p = start;
+    if (t.charCodeAt(p) === 0x2d) p++;
+    if (t.charCodeAt(p) === 0x30) p++;
+    else {
+      const q = this.digits(p);
+      if (q === p) this.fail('invalid number');
+      p = q;
+    }
+    if (t.charCodeAt(p) === 0x2e) {
+      const q = this.digits(p + 1);
+      if (q > p + 1) p = q;
+    }
+    const e = t.charCodeAt(p);
+    if (e === 0x65 || e === 0x45) {
+      const sign = t.charCodeAt(p + 1) === 0x2b || t.charCodeAt(p + 1) === 0x2d ? 1 : 0;
+      const q = this.digits(p + 1 + sign);
+      if (q > p + 1 + sign) p = q;
+    }
+    this.pos = p;
+    return new JsonNumber(t.slice(start, p));
+  }
+
+  /** The position after the run of digits starting at q (q itself when there is none). */
+  private digits(q: number): number {
+    const t = this.text;
+    while (q < t.length) {
+      const c = t.charCodeAt(q);
+      if (c < 0x30 || c > 0x39) break;
+      q++;
+    }
+    return q;
   }
 
   string(): string {
     const t = this.text;
     let p = this.pos + 1;
+    // Most strings have no escape or control character: one slice, no per-character concatenation.
+    for (let q = p; q < t.length; q++) {
+      const c = t.charCodeAt(q);
+      if (c === 0x22) {
+        this.pos = q + 1;
+        return t.slice(p, q);
+      }
+      if (c === 0x5c || c < 0x20) break;
+    }
     let out = '';
     let chunkStart = p;
     for (;;) {
@@ -205,8 +243,11 @@ class Parser {
       this.ws();
       if (this.text[this.pos] !== ':') this.fail('expected :');
       this.pos++;
-      // Object.defineProperty avoids the __proto__ setter turning a key into a prototype change.
-      Object.defineProperty(out, key, { value: this.value(), enumerable: true, writable: true, configurable: true });
+      // Object.defineProperty avoids the __proto__ setter turning a key into a prototype change; every
+      // other key takes a plain assignment, which keeps V8's fast object shapes (defineProperty on each
+      // key made parsing row images several times slower).
+      if (key === '__proto__') Object.defineProperty(out, key, { value: this.value(), enumerable: true, writable: true, configurable: true });
+      else out[key] = this.value();
       this.ws();
       const c = this.text[this.pos];
       if (c === ',') {
@@ -224,6 +265,50 @@ class Parser {
   end(): void {
     this.ws();
     if (this.pos !== this.text.length) this.fail('unexpected trailing characters');
+  }
+}
+
+/**
+ * Parses a JSON object text member by member: `fn(key, value)` for each top-level member in order
+ * (values exact, as parseExactJson gives them), without building the object. Returns false, having
+ * called nothing, when the text is valid JSON but not an object; throws JsonSyntaxError when it is not
+ * valid JSON (members before the error may have been passed already).
+ */
+export function forEachMemberExact(text: string, fn: (key: string, value: JsonValue) => void): boolean {
+  const p = new Parser(text);
+  p.ws();
+  if (p.text[p.pos] !== '{') {
+    p.value();
+    p.end();
+    return false;
+  }
+  p.pos++;
+  p.ws();
+  if (p.text[p.pos] === '}') {
+    p.pos++;
+    p.end();
+    return true;
+  }
+  for (;;) {
+    p.ws();
+    if (p.text[p.pos] !== '"') p.fail('expected a string key');
+    const key = p.string();
+    p.ws();
+    if (p.text[p.pos] !== ':') p.fail('expected :');
+    p.pos++;
+    fn(key, p.value());
+    p.ws();
+    const c = p.text[p.pos];
+    if (c === ',') {
+      p.pos++;
+      continue;
+    }
+    if (c === '}') {
+      p.pos++;
+      p.end();
+      return true;
+    }
+    p.fail('expected , or }');
   }
 }
 

@@ -27,6 +27,13 @@ export class HlcParseError extends AppError {
  * or zero-valued (`123.0` is fine, `123.5` is not). A bare integer is accepted as logical 0.
  */
 export function parseHlc(text: string): Hlc {
+  // The form CockroachDB always sends, `<19 digits>.<10 digits>`, checked by hand (no regex, no trim):
+  // this runs for every source transaction received.
+  if (text.length === 30 && text.charCodeAt(19) === 0x2e && allDigits(text, 0, 19) && allDigits(text, 20, 30)) {
+    const logical = Number(text.slice(20));
+    const nanos = BigInt(text.slice(0, 19));
+    if (logical <= 0x7fffffff && nanos <= 0x7fffffffffffffffn) return { nanos, logical };
+  }
   const t = text.trim();
   if (/^\d+$/.test(t)) return { nanos: BigInt(t), logical: 0 };
   const m = DECIMAL.exec(t);
@@ -40,6 +47,14 @@ export function parseHlc(text: string): Hlc {
   const nanos = BigInt(nanosText);
   if (nanos > 0x7fffffffffffffffn) throw new HlcParseError(text, 'nanos out of range');
   return { nanos, logical };
+}
+
+function allDigits(text: string, from: number, to: number): boolean {
+  for (let i = from; i < to; i++) {
+    const c = text.charCodeAt(i);
+    if (c < 0x30 || c > 0x39) return false;
+  }
+  return true;
 }
 
 export const isValidHlc = (text: string): boolean => {

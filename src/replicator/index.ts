@@ -212,7 +212,7 @@ export async function startEngine(config: EngineConfig, deps: EngineDeps): Promi
     maxLifetimeMs: timings.stagingMaxLifetimeMs,
     log,
   });
-  const store = new StagingStore(sp.pool, sp.schema);
+  const store = new StagingStore(sp.pool, sp.schema, { writeParallelism: config.stagingWriteParallelism });
   const target = new TargetSide(config.targetConn, config, log);
   let coordinator: ApplyCoordinator | undefined;
   let servers: Servers | undefined;
@@ -236,7 +236,7 @@ export async function startEngine(config: EngineConfig, deps: EngineDeps): Promi
         quiescentMs: timings.quiescentPeriodMs,
         applyTimeoutMs: timings.applyTimeoutMs,
         pollMs: timings.flushPeriodMs,
-        retireEveryMs: 30_000,
+        retireEveryMs: 300_000,
         parallelism,
         queueSize: config.targetApplyQueueSize,
         countEveryMs: Math.max(2000, timings.flushPeriodMs),
@@ -296,6 +296,7 @@ export async function startEngine(config: EngineConfig, deps: EngineDeps): Promi
         quiescentPeriod: config.quiescentPeriod,
         targetApplyQueueSize: config.targetApplyQueueSize,
         maxBodyBytes: config.maxBodyBytes,
+        stagingWriteParallelism: config.stagingWriteParallelism,
         sourceKeyColumns: config.sourceKeyColumns ?? null,
       },
       schemas: co.statuses().map((s) => ({

@@ -10,7 +10,6 @@ import { readFileSync } from 'node:fs';
 import http, { type IncomingMessage, type ServerResponse } from 'node:http';
 import https from 'node:https';
 import type { AddressInfo, Socket } from 'node:net';
-import { generate } from 'selfsigned';
 import { AppError, ExitCode } from '../lib/errors.js';
 import { parseHostPort } from '../lib/conn.js';
 import type { Logger } from '../lib/log.js';
@@ -41,6 +40,9 @@ export async function loadTls(o: { tlsCertificate?: string; tlsPrivateKey?: stri
     return { mode: 'certificate', cert: read(o.tlsCertificate, 'certificate (--tlsCertificate)'), key: read(o.tlsPrivateKey, 'private key (--tlsPrivateKey)'), clientCa };
   }
   if (o.tlsSelfSigned) {
+    // Loaded only here: selfsigned and its X.509 libraries cost about 16 MiB of resident memory in
+    // every engine otherwise, and this mode is for tests.
+    const { generate } = await import('selfsigned');
     const now = new Date();
     // selfsigned 5 defaults to sha1 and adds no IP SANs: ask for sha256 and name every loopback form.
     const pems = await generate([{ name: 'commonName', value: 'localhost' }, { name: 'organizationName', value: 'molt-failback' }], {

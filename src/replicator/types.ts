@@ -29,6 +29,18 @@ export interface Mutation {
   readonly after: string | null;
   /** JSON object text of the previous row (only with the `diff` option). */
   readonly before?: string | null;
+  /**
+   * The bytes of `after` inside the request body, when the sink still has them: staging copies them
+   * as they are instead of encoding the text again (null for a delete, absent when unknown).
+   */
+  readonly rawAfter?: RawText | null;
+}
+
+/** UTF-8 bytes [start, end) of a JSON text inside a larger buffer, such as a webhook request body. */
+export interface RawText {
+  readonly bytes: Uint8Array;
+  readonly start: number;
+  readonly end: number;
 }
 
 // ---------------------------------------------------------------------------------------------------
@@ -195,7 +207,18 @@ export interface TargetTx {
     keys: readonly (readonly JsonValue[])[],
     options?: WriteOptions,
   ): Promise<WriteResult>;
+  /**
+   * Optional two-step form of upsert and delete, same semantics: the call does the CPU work now
+   * (parsing row images, rendering statements; schema errors are thrown here) and returns the write,
+   * which sends and runs the statements when called. A caller can so prepare the next write while the
+   * target executes the current one. Prepared writes must run in the order they were prepared.
+   */
+  prepareUpsert?(schema: TargetSchema, table: TableInfo, rows: readonly string[]): PreparedWrite;
+  prepareDelete?(schema: TargetSchema, table: TableInfo, keys: readonly (readonly JsonValue[])[]): PreparedWrite;
 }
+
+/** A write prepared by TargetTx.prepareUpsert / prepareDelete: runs its statements when called. */
+export type PreparedWrite = (options?: WriteOptions) => Promise<WriteResult>;
 
 export interface PrivilegeReport {
   /** The user whose privileges were checked. */

@@ -9,6 +9,7 @@ import { silentLogger } from '../../src/lib/log.js';
 import { ZERO_HLC, type Hlc } from '../../src/lib/hlc.js';
 import { cleanStaging, dropStagingSchema, inspectStaging, openStagingPool, StagingStore, type StagingPool } from '../../src/replicator/stage/index.js';
 import type { TargetSchema } from '../../src/replicator/types.js';
+import { binaryArrayOf, OID, textArray, textArrayLiteral } from '../../src/replicator/pg-arrays.js';
 
 let db: TestDatabase;
 let sp: StagingPool;
@@ -119,6 +120,85 @@ test('leases: exclusive, renewable, fenced mark-applied, takeover after expiry',
   assert.equal(await store.putResolved(schema, h(120)), 'backwards');
   p = (await store.progress()).find((x) => x.schema.key === schema.key);
   assert.deepEqual(p?.resolved, h(200, 1));
+});
+
+test('staging insert: the plain insert falls back to the duplicate-tolerant one on a re-delivery, and stays tolerant for a while', async () => {
+  const s3: TargetSchema = { parts: ['dups'], key: 'dups' };
+  let now = 1_000_000;
+  const statements: string[] = [];
+  const query = sp.pool.query;
+  // Records which insert form each staging write used (the pool itself is shared with other tests).
+  sp.pool.query = function (this: unknown, ...args: unknown[]) {
+    const text = typeof args[0] === 'string' ? args[0] : (args[0] as { text: string }).text;
+    if (/failback_mutations/.test(text) && /^(WITH|INSERT)/.test(text)) statements.push(text.startsWith('WITH') ? 'tolerant' : 'plain');
+    return (query as (...a: unknown[]) => unknown).apply(this, args);
+  } as typeof query;
+  after(() => {
+    sp.pool.query = query;
+  });
+  const store3 = new StagingStore(sp.pool, sp.schema, { now: () => now });
+  const a = { hlc: h(5000), table: 't', key: '[1]', after: '{"id":1}' };
+  const b = { hlc: h(5000), table: 't', key: '[2]', after: '{"id":2}' };
+  const c = { hlc: h(5001), table: 'u', key: '[3]', after: '{"id":3}' };
+  assert.deepEqual([...(await store3.putMutations(s3, [a])).inserted], [['t', 1]]);
+  const mixed = await store3.putMutations(s3, [a, b, c]);
+  assert.deepEqual([...mixed.inserted].sort(), [['t', 1], ['u', 1]]);
+  assert.deepEqual([...mixed.duplicates], [['t', 1]]);
+  const d = { hlc: h(5002), table: 't', key: '[4]', after: '{"id":4}' };
+  await store3.putMutations(s3, [d]);
+  now += 60_000;
+  const e = { hlc: h(5003), table: 't', key: '[5]', after: '{"id":5}' };
+  await store3.putMutations(s3, [e]);
+  sp.pool.query = query;
+  assert.deepEqual(statements, ['plain', 'plain', 'tolerant', 'tolerant', 'plain'], 'plain first; tolerant after a duplicate until the window passes');
+  const read = await store3.readRange('dups', ZERO_HLC, h(6000), 10);
+  assert.deepEqual(read.map((r) => r.key), ['[1]', '[2]', '[3]', '[4]', '[5]'], 'nothing lost, nothing doubled');
+});
+
+test('staging insert: binary arrays keep UTF-8 text, NULLs and raw byte spans exactly', async () => {
+  const s4: TargetSchema = { parts: ['utf'], key: 'utf' };
+  const body = Buffer.from('xx{"name":"Zoë 🚀 \\"q\\" \\\\ end"}yy', 'utf8');
+  const start = body.indexOf('{');
+  const end = body.lastIndexOf('}') + 1;
+  const rows = [
+    { hlc: h(7000), table: 'Tâble', key: '["ü"]', after: 'ignored when rawAfter is set', rawAfter: { bytes: body, start, end } },
+    { hlc: h(7000), table: 'Tâble', key: '["v"]', after: null, rawAfter: null, before: '{"name":"前"}' },
+    { hlc: h(7001), table: 't', key: '[1]', after: '{"s":"a\\u0000b"}' },
+  ];
+  await store.putMutations(s4, rows);
+  const read = await store.readRange('utf', ZERO_HLC, h(8000), 10);
+  assert.deepEqual(
+    read.map((r) => [r.table, r.key, r.after, r.before]),
+    [
+      ['Tâble', '["v"]', null, '{"name":"前"}'],
+      ['Tâble', '["ü"]', body.toString('utf8', start, end), null],
+      ['t', '[1]', '{"s":"a\\u0000b"}', null],
+    ],
+  );
+  assert.equal(read[0]?.hlc, read[1]?.hlc, 'rows of one source transaction share one Hlc object');
+});
+
+test('retire: a window (from, to] alone, or the catch-all sweep below the checkpoint', async () => {
+  const s5: TargetSchema = { parts: ['ret'], key: 'ret' };
+  await store.putMutations(s5, [1, 2, 3, 4, 5, 6].map((i) => ({ hlc: h(9000 + i), table: 't', key: `[${i}]`, after: `{"id":${i}}` })));
+  assert.equal(await store.retire('ret', h(9004), h(9002)), 2, 'only (9002, 9004]');
+  assert.deepEqual((await store.readRange('ret', ZERO_HLC, h(9999), 10)).map((r) => r.key), ['[1]', '[2]', '[5]', '[6]']);
+  assert.equal(await store.retire('ret', h(9004), h(9004)), 0, 'an empty window deletes nothing');
+  assert.equal(await store.retire('ret', h(9005)), 3, 'the sweep takes everything at or below');
+  assert.deepEqual((await store.readRange('ret', ZERO_HLC, h(9999), 10)).map((r) => r.key), ['[6]']);
+});
+
+test('array parameters: binary and hand-built text literals read back exactly on the server', async () => {
+  const tricky = ['plain', '', 'NULL', 'null', ' lead', 'trail ', 'a,b', '{x}', 'say "hi"', 'back\\slash', 'Zoë 🚀', '1.5e-3', '2026-11-27T14:00:00.123456Z', null];
+  const r1 = await sp.pool.query<{ a: (string | null)[] }>('SELECT $1::TEXT[] AS a', [textArrayLiteral(tricky)]);
+  assert.deepEqual(r1.rows[0]?.a, tricky);
+  const r2 = await sp.pool.query<{ a: (string | null)[] }>('SELECT $1::TEXT[] AS a', [textArray(tricky)]);
+  assert.deepEqual(r2.rows[0]?.a, tricky);
+  const ints = ['1101234051444375553', '-9223372036854775808', '42', null];
+  const r3 = await sp.pool.query<{ a: string }>('SELECT $1::INT8[]::TEXT AS a', [binaryArrayOf(ints, OID.int8)]);
+  assert.equal(r3.rows[0]?.a, '{1101234051444375553,-9223372036854775808,42,NULL}');
+  const r4 = await sp.pool.query<{ a: string }>('SELECT $1::NUMERIC[]::TEXT AS a', [textArrayLiteral(['125.50', '-0.000001', '1E+3', null])]);
+  assert.equal(r4.rows[0]?.a, '{125.50,-0.000001,1000,NULL}');
 });
 
 test('inspect, retire, clean and drop', async () => {

@@ -324,3 +324,64 @@ describe('ApplyError causes', () => {
     assert.equal(e.errorClass, 'retry');
   });
 });
+
+describe('Applier with two-step writes', () => {
+  /** A pool whose transactions offer prepareUpsert/prepareDelete and log prepare, start and end. */
+  function pipelined(options: { failRun?: string; failPrepare?: string } = {}) {
+    const { pool, applier } = setup();
+    const log: string[] = [];
+    pool.transaction = async <T>(fn: (tx: TargetTx) => Promise<T>): Promise<T> => {
+      pool.transactions++;
+      const prepare = (kind: string, t: TableInfo, n: number) => {
+        log.push(`prepare ${kind} ${t.name}`);
+        if (options.failPrepare === t.name) throw new TargetSchemaError(`table ${t.name} has no column "zz"`, t.name, 'zz');
+        return async () => {
+          log.push(`start ${kind} ${t.name}`);
+          await new Promise((r) => setTimeout(r, 5));
+          if (options.failRun === t.name) throw pgError('23503', `fk violation on ${t.name}`);
+          log.push(`end ${kind} ${t.name}`);
+          return { rows: n, statements: 1 };
+        };
+      };
+      const tx: TargetTx = {
+        upsert: () => Promise.reject(new Error('the two-step form is used')),
+        delete: () => Promise.reject(new Error('the two-step form is used')),
+        prepareUpsert: (_s, t, rows) => prepare('upsert', t, rows.length),
+        prepareDelete: (_s, t, keys) => prepare('delete', t, keys.length),
+      };
+      return fn(tx);
+    };
+    return { pool, applier, log };
+  }
+
+  it('prepares each op while the one before runs, and still runs them strictly in order', async () => {
+    const { applier, log } = pipelined();
+    const out = await applier.apply(basicPlan);
+    assert.deepEqual(log, [
+      'prepare upsert parents',
+      'start upsert parents',
+      'prepare upsert children',
+      'end upsert parents',
+      'start upsert children',
+      'prepare delete children',
+      'end upsert children',
+      'start delete children',
+      'end delete children',
+    ]);
+    assert.deepEqual([...out.counts.upserts], [['parents', 1], ['children', 2]]);
+    assert.deepEqual([...out.counts.deletes], [['children', 1]]);
+    assert.equal(out.statements, 3);
+  });
+
+  it('reports the earlier op failing before a later op that could not be prepared', async () => {
+    const { applier, log } = pipelined({ failRun: 'parents', failPrepare: 'children' });
+    await assert.rejects(applier.apply(basicPlan), (e: unknown) => e instanceof ApplyError && e.errorClass === 'defer' && e.table === 'parents');
+    assert.ok(!log.includes('start upsert children'), 'nothing runs after a failure');
+  });
+
+  it('a schema error while preparing names its table, after the op before finished', async () => {
+    const { applier, log } = pipelined({ failPrepare: 'children' });
+    await assert.rejects(applier.apply(basicPlan), (e: unknown) => e instanceof ApplyError && e.errorClass === 'fatal' && e.table === 'children');
+    assert.deepEqual(log.slice(0, 4), ['prepare upsert parents', 'start upsert parents', 'prepare upsert children', 'end upsert parents']);
+  });
+});

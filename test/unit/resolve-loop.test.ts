@@ -23,6 +23,11 @@ class MemStore implements WindowStore, LeaseStore {
   leases = new Map<string, { holder: string; expires: number }>();
   log: string[] = [];
   failReads = false;
+  /** Every readRange as [from nanos, upTo nanos, limit]. */
+  reads: [bigint, bigint, number][] = [];
+  /** Every retire as [from nanos or 'sweep', to nanos]. */
+  retires: [bigint | 'sweep', bigint][] = [];
+  counts = 0;
 
   stage(r: StagedRow) {
     this.rows.push({ ...r, schema: schema.key });
@@ -40,6 +45,7 @@ class MemStore implements WindowStore, LeaseStore {
   }
   async readRange(key: string, applied: Hlc, upTo: Hlc, limit: number): Promise<StagedRow[]> {
     if (this.failReads) throw new Error('staging down');
+    this.reads.push([applied.nanos, upTo.nanos, limit]);
     return this.sorted()
       .filter((r) => r.schema === key && compareHlc(r.hlc, applied) > 0 && compareHlc(r.hlc, upTo) <= 0)
       .slice(0, limit);
@@ -55,12 +61,14 @@ class MemStore implements WindowStore, LeaseStore {
     this.log.push(`mark ${to.nanos}`);
     return true;
   }
-  async retire(key: string, applied: Hlc): Promise<number> {
+  async retire(key: string, applied: Hlc, from?: Hlc): Promise<number> {
+    this.retires.push([from ? from.nanos : 'sweep', applied.nanos]);
     const before = this.rows.length;
-    this.rows = this.rows.filter((r) => !(r.schema === key && compareHlc(r.hlc, applied) <= 0));
+    this.rows = this.rows.filter((r) => !(r.schema === key && compareHlc(r.hlc, applied) <= 0 && (!from || compareHlc(r.hlc, from) > 0)));
     return before - this.rows.length;
   }
   async countPending(key: string, applied: Hlc, limit: number): Promise<number> {
+    this.counts++;
     return Math.min(limit, this.rows.filter((r) => r.schema === key && compareHlc(r.hlc, applied) > 0).length);
   }
   async acquire(name: string, holder: string, ttlMs: number): Promise<boolean> {
@@ -249,5 +257,117 @@ test('two coordinators on one store: one applies; the other takes over when the 
   await until(() => store.log.includes('mark 30'), 5000);
   assert.equal(b.plans.length, 1);
   assert.ok(store.log.includes('commit b 30'));
+  await B.stop(500);
+});
+
+test('each applied window is retired alone, (from, to]; the sweep runs first and then on schedule and takes late re-sends', async () => {
+  const store = new MemStore();
+  const applier = new FakeApplier(store);
+  const { co } = coordinator(store, applier, { retireEveryMs: 60_000 });
+  store.stage(row(1, h(10)));
+  store.resolve(h(10));
+  await co.start();
+  await until(() => store.log.includes('mark 10'));
+  store.stage(row(2, h(20)));
+  store.resolve(h(20));
+  co.noteResolved(schema, h(20));
+  await until(() => store.log.includes('mark 20'));
+  // A late re-send below the checkpoint (it raced the mark): no window retire covers it.
+  store.stage(row(9, h(15)));
+  store.stage(row(3, h(30)));
+  store.resolve(h(30));
+  co.noteResolved(schema, h(30));
+  await until(() => store.log.includes('mark 30'));
+  await until(() => store.retires.length === 3);
+  assert.deepEqual(store.retires, [
+    ['sweep', 10n],
+    [10n, 20n],
+    [20n, 30n],
+  ]);
+  assert.deepEqual(
+    store.rows.map((r) => r.key),
+    ['[9]'],
+    'the re-send below the checkpoint waits for the sweep',
+  );
+  await co.stop(1000);
+
+  // Next start (sweep interval short): the sweep takes it.
+  const again = coordinator(store, applier, { retireEveryMs: 1 }).co;
+  store.stage(row(4, h(40)));
+  store.resolve(h(40));
+  await again.start();
+  await until(() => store.log.includes('mark 40'));
+  await until(() => store.rows.length === 0);
+  assert.deepEqual(store.retires.slice(3), [['sweep', 40n]]);
+  await again.stop(1000);
+});
+
+test('staging reads are bounded to a span of HLCs that adapts; windows stay whole and in order', async () => {
+  const store = new MemStore();
+  const applier = new FakeApplier(store);
+  const { co } = coordinator(store, applier, { scanSize: 4 });
+  // Sparse rows: one per 3 s of HLC, then a dense run of 9 rows within one second.
+  const sec = 1_000_000_000;
+  for (let i = 1; i <= 5; i++) store.stage(row(i, h(i * 3 * sec)));
+  for (let i = 0; i < 9; i++) store.stage(row(100 + i, h(20 * sec + i * 1000)));
+  store.resolve(h(30 * sec));
+  await co.start();
+  await until(() => compareHlc(store.applied.get(schema.key) ?? ZERO_HLC, h(30 * sec)) === 0);
+  await co.stop(1000);
+  // Everything applied once, in HLC order, and no plan holds more than scanSize rows.
+  const keys = applier.plans.flatMap((p) => p.ops.flatMap((o) => o.rows.map((r) => r.key)));
+  assert.deepEqual(keys, [...[1, 2, 3, 4, 5].map((i) => `[${i}]`), ...Array.from({ length: 9 }, (_, i) => `[${100 + i}]`)]);
+  for (const p of applier.plans) assert.ok(p.ops.reduce((n, o) => n + o.rows.length, 0) <= 4);
+  for (let i = 1; i < applier.plans.length; i++) assert.equal(compareHlc(applier.plans[i]!.from, applier.plans[i - 1]!.to), 0, 'windows are contiguous');
+  // The first read reaches one second, not the whole 30 s to the resolved timestamp; no read asks for
+  // more than a page.
+  assert.equal(store.reads[0]![1] - store.reads[0]![0], BigInt(sec));
+  for (const [, , limit] of store.reads) assert.ok(limit <= 5);
+});
+
+test('the backlog is estimated from staged and applied rows; staging is counted only now and then', async () => {
+  const store = new MemStore();
+  const applier = new FakeApplier(store);
+  const { co, metrics } = coordinator(store, applier, { countEveryMs: 10, correctEveryMs: 60_000, queueSize: 10 });
+  store.stage(row(1, h(10)));
+  await co.start();
+  assert.equal(store.counts, 1, 'counted once at start');
+  assert.equal(co.statuses()[0]?.backlog, 1);
+  for (let k = 2; k <= 12; k++) store.stage(row(k, h(20)));
+  co.noteStaged(schema.key, 11);
+  assert.equal(co.overloaded(schema.key), true, '12 > queue size 10');
+  assert.match(await metrics.registry.metrics(), /target_apply_queue_size\{schema="db.public"\} 12/);
+  store.resolve(h(20));
+  co.noteResolved(schema, h(20));
+  await until(() => store.log.includes('mark 20'));
+  await until(() => co.statuses()[0]?.backlog === 0);
+  assert.equal(co.overloaded(schema.key), false);
+  await new Promise((r) => setTimeout(r, 100));
+  assert.equal(store.counts, 1, 'no count while this instance holds the lease and the estimate agrees');
+  await co.stop(1000);
+});
+
+test('another instance at work makes the backlog counts frequent again', async () => {
+  const store = new MemStore();
+  const a = new FakeApplier(store, 'a');
+  const b = new FakeApplier(store, 'b');
+  const A = coordinator(store, a, { countEveryMs: 20, correctEveryMs: 60_000 }).co;
+  const B = coordinator(store, b, { countEveryMs: 20, correctEveryMs: 60_000 }).co;
+  store.stage(row(1, h(10)));
+  store.resolve(h(10));
+  await A.start();
+  await until(() => store.log.includes('mark 10'));
+  await B.start();
+  // Rows staged through A are applied by A; B sees the checkpoint move (and the lease held elsewhere),
+  // so it counts every countEveryMs instead of trusting its own estimate.
+  B.noteStaged(schema.key, 1);
+  store.stage(row(2, h(20)));
+  store.resolve(h(20));
+  await until(() => store.log.includes('mark 20'));
+  const before = store.counts;
+  await new Promise((r) => setTimeout(r, 200));
+  assert.ok(store.counts - before >= 3, `B recounts (${store.counts - before} counts)`);
+  await until(() => B.statuses()[0]?.backlog === 0, 2000);
+  await A.stop(500);
   await B.stop(500);
 });

@@ -2,10 +2,10 @@ import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { analyzeForeignKeys } from '../../src/replicator/resolve/fk.js';
 import { buildPlans } from '../../src/replicator/resolve/plan.js';
-import { chooseWindow } from '../../src/replicator/resolve/window.js';
+import { chooseWindow, ReadSpan } from '../../src/replicator/resolve/window.js';
 import type { StagedRow } from '../../src/replicator/resolve/ports.js';
 import type { ApplyOp, SchemaInfo, TableInfo, TargetSchema } from '../../src/replicator/types.js';
-import type { Hlc } from '../../src/lib/hlc.js';
+import { compareHlc, type Hlc } from '../../src/lib/hlc.js';
 
 const schema: TargetSchema = { parts: ['db', 'public'], key: 'db.public' };
 const h = (n: number, l = 0): Hlc => ({ nanos: BigInt(n), logical: l });
@@ -117,4 +117,25 @@ test('window choice: a full page stops before the HLC that may continue', () => 
 test('window choice: one HLC larger than a page is read whole', () => {
   const rows = [up('t', 1, h(5, 1)), up('t', 2, h(5, 1)), up('t', 3, h(5, 1))];
   assert.deepEqual(chooseWindow(h(9), rows, 2), { kind: 'single-hlc', hlc: h(5, 1) });
+});
+
+test('ReadSpan: bounded reads that shrink to about a page on overflow and widen on short reads', () => {
+  const span = new ReadSpan(1000n);
+  assert.deepEqual(span.bound(h(0), h(5000)), h(1000));
+  assert.deepEqual(span.bound(h(4500), h(5000, 3)), h(5000, 3), 'never past upTo');
+  assert.ok(compareHlc(span.bound(h(10, 7), h(99999)), h(10, 7)) > 0, 'always above lo');
+  // A page overflowed at HLC 400 (read from 0): the next read spans 400 plus a quarter.
+  span.overflowed(h(0), h(400));
+  assert.equal(span.spanNanos, 501n);
+  // (0, 501] held 1 row with room for 100 more: widen by at most 16 times.
+  span.widen(h(0), h(501), 1, 100);
+  assert.equal(span.spanNanos, 501n * 16n);
+  // Nothing at all: 16 times.
+  const s2 = new ReadSpan(10n);
+  s2.widen(h(0), h(10), 0, 5);
+  assert.equal(s2.spanNanos, 160n);
+  // Half the room filled: at least doubles.
+  const s3 = new ReadSpan(100n);
+  s3.widen(h(0), h(100), 50, 51);
+  assert.equal(s3.spanNanos, 200n);
 });

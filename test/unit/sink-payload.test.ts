@@ -4,7 +4,7 @@ import { readFileSync } from 'node:fs';
 import { parseWebhookBody, PayloadError, topicTable } from '../../src/replicator/sink/payload.js';
 import { parseDataPath } from '../../src/replicator/sink/path.js';
 import { TokenAuth, parseTokenFile } from '../../src/replicator/sink/auth.js';
-import { JsonScanner } from '../../src/replicator/sink/scan.js';
+import { ByteJsonScanner } from '../../src/replicator/sink/scan.js';
 import { silentLogger } from '../../src/lib/log.js';
 import { mkdtempSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
@@ -124,7 +124,7 @@ test('resolved wins over payload; numeric resolved accepted', () => {
 
 test('scanner validates deep nesting without stack overflow', () => {
   const deep = '['.repeat(100_000) + ']'.repeat(100_000);
-  assert.throws(() => new JsonScanner(deep).skipValue(), /nested too deeply/);
+  assert.throws(() => new ByteJsonScanner(Buffer.from(deep)).skipValue(), /nested too deeply/);
 });
 
 test('paths: segments, decoding, errors', () => {

@@ -13,9 +13,12 @@ import {
   type ApplyPlan,
   type ErrorClass,
   type SchemaInfo,
+  type PreparedWrite,
   type TableInfo,
   type TargetPool,
   type TargetSchema,
+  type TargetTx,
+  type WriteResult,
 } from '../types.js';
 import { ApplyError } from './apply-error.js';
 import { backoffDelay, sleep } from './backoff.js';
@@ -47,6 +50,14 @@ export interface ApplyOutcome {
   durationMs: number;
   /** Statements executed by the successful attempt. */
   statements: number;
+}
+
+/** The write of one op, in two steps when the dialect offers them (see TargetTx.prepareUpsert). */
+function prepareWrite(tx: TargetTx, schema: TargetSchema, op: Prepared): PreparedWrite {
+  if (op.kind === 'upsert') {
+    return tx.prepareUpsert ? tx.prepareUpsert(schema, op.table, op.rows) : (options) => tx.upsert(schema, op.table, op.rows, options);
+  }
+  return tx.prepareDelete ? tx.prepareDelete(schema, op.table, op.keys) : (options) => tx.delete(schema, op.table, op.keys, options);
 }
 
 /** One op made ready for the transaction: its table and, for deletes, keys in target order. */
@@ -132,16 +143,41 @@ export class Applier {
         let statements = 0;
         if (prepared.length > 0) {
           await pool.transaction(async (tx) => {
-            for (const op of prepared) {
-              abort.throwIfAborted();
+            // Each op is prepared (row images parsed, statements rendered: the engine's CPU work) while
+            // the target still executes the op before it, when the dialect offers the two-step form;
+            // the ops still run one after another, in plan order.
+            let running: { op: Prepared; result: Promise<WriteResult> } | undefined;
+            const settle = async () => {
+              if (!running) return;
+              const { op, result } = running;
+              running = undefined;
               currentTable = op.table.name;
-              const r =
-                op.kind === 'upsert'
-                  ? await tx.upsert(info.schema, op.table, op.rows, { signal: abort })
-                  : await tx.delete(info.schema, op.table, op.keys, { signal: abort });
+              const r = await result;
               const counts = op.kind === 'upsert' ? upserts : deletes;
               counts.set(op.table.name, (counts.get(op.table.name) ?? 0) + r.rows);
               statements += r.statements;
+            };
+            try {
+              for (const op of prepared) {
+                abort.throwIfAborted();
+                let write: PreparedWrite;
+                try {
+                  write = prepareWrite(tx, info.schema, op);
+                } catch (err) {
+                  // The op before failing comes first, as if the ops had run strictly in turn.
+                  await settle();
+                  currentTable = op.table.name;
+                  throw err;
+                }
+                await settle();
+                abort.throwIfAborted();
+                currentTable = op.table.name;
+                running = { op, result: write({ signal: abort }) };
+              }
+              await settle();
+            } finally {
+              // Never leave a write in flight unobserved when an earlier step failed.
+              await running?.result.catch(() => undefined);
             }
           });
         }

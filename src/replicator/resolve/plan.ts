@@ -56,11 +56,22 @@ interface MutableOp {
   keys: Set<string>;
 }
 
+/** The entries of `group` that are the last of their (table, key), in group order. */
+function latestInOrder(group: readonly Entry[], byTable: Map<string, Map<string, Entry>>): Entry[] {
+  return group.filter((e) => byTable.get(e.lower)!.get(e.row.key) === e);
+}
+
 export function buildPlans(input: PlanInput): PlanOutput {
   const graph = input.graph ?? analyzeForeignKeys(input.info);
+  // Table names repeat on every row: resolve each spelling once.
+  const names = new Map<string, { lower: string; table: string }>();
   const entries: Entry[] = input.rows.map((row) => {
-    const lower = row.table.toLowerCase();
-    return { row, lower, table: input.info?.tables.get(lower)?.name ?? row.table };
+    let n = names.get(row.table);
+    if (!n) {
+      const lower = row.table.toLowerCase();
+      names.set(row.table, (n = { lower, table: input.info?.tables.get(lower)?.name ?? row.table }));
+    }
+    return { row, lower: n.lower, table: n.table };
   });
 
   const cyclicTouched = [...new Set(entries.map((e) => e.lower))].filter((t) => graph.cyclic.includes(t)).sort();
@@ -78,22 +89,31 @@ export function buildPlans(input: PlanInput): PlanOutput {
   let rowCount = 0;
 
   const emit = (group: readonly Entry[], mergeAcrossGroups: boolean) => {
-    // Last mutation per (table, key) within the group wins: rows arrive in HLC order.
-    const last = new Map<string, Entry>();
+    // Last mutation per (table, key) within the group wins: rows arrive in HLC order. Keys are kept per
+    // table (no combined key string per row); a repeated key moves to its latest position.
+    const byTable = new Map<string, Map<string, Entry>>();
+    let size = 0;
+    let moved = false;
     for (const e of group) {
-      const k = `${e.lower}\u0000${e.row.key}`;
-      last.delete(k); // re-insert so iteration follows the latest position
-      last.set(k, e);
+      let keys = byTable.get(e.lower);
+      if (!keys) byTable.set(e.lower, (keys = new Map()));
+      if (keys.has(e.row.key)) {
+        keys.delete(e.row.key);
+        moved = true;
+      } else size++;
+      keys.set(e.row.key, e);
     }
+    // Without repeats the group itself is the list of last mutations, in order.
+    const lastOnes: Iterable<Entry> = moved ? latestInOrder(group, byTable) : group;
     const upserts = new Map<string, Entry[]>();
     const deletes = new Map<string, Entry[]>();
-    for (const e of last.values()) {
+    for (const e of lastOnes) {
       const m = e.row.after === null ? deletes : upserts;
       const list = m.get(e.lower);
       if (list) list.push(e);
       else m.set(e.lower, [e]);
     }
-    rowCount += last.size;
+    rowCount += size;
     const upsertTables = [...upserts.keys()].sort(parentFirst);
     const deleteTables = [...deletes.keys()].sort(parentFirst).reverse();
     for (const t of upsertTables) append('upsert', upserts.get(t) as Entry[], mergeAcrossGroups);
@@ -112,9 +132,11 @@ export function buildPlans(input: PlanInput): PlanOutput {
       ops.push(target);
     }
     for (const e of list) {
-      target.keys.add(e.row.key);
-      if (kind === 'upsert') target.upserts.push({ key: e.row.key, after: e.row.after as string, hlc: e.row.hlc });
-      else target.deletes.push({ key: e.row.key, before: e.row.before, hlc: e.row.hlc });
+      // Only merged ops are checked for repeated keys.
+      if (merge) target.keys.add(e.row.key);
+      // The staged row itself is the UpsertRow / DeleteRow (a superset of either): no copy per row.
+      if (kind === 'upsert') target.upserts.push(e.row as UpsertRow);
+      else target.deletes.push(e.row);
     }
   };
 

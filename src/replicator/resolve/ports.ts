@@ -41,8 +41,13 @@ export interface WindowStore {
    * lease; returns false when the lease was lost (nothing changed). Idempotent.
    */
   markApplied(schemaKey: string, to: Hlc, leaseHolder: string): Promise<boolean>;
-  /** Deletes staged rows and resolved timestamps at or below `applied`. Idempotent; returns rows deleted. */
-  retire(schemaKey: string, applied: Hlc): Promise<number>;
+  /**
+   * Deletes applied staged rows; idempotent, returns rows deleted. With `from`: the rows of one applied
+   * window, from < HLC <= applied (cheap). Without: every staged row at or below `applied` and the
+   * resolved timestamps below it (the catch-all sweep for late re-sends; it may scan everything deleted
+   * since the database last cleaned up, so it is meant to run rarely).
+   */
+  retire(schemaKey: string, applied: Hlc, from?: Hlc): Promise<number>;
   /** Counts staged rows above `applied`, stopping at `limit`. Read-only. */
   countPending(schemaKey: string, applied: Hlc, limit: number): Promise<number>;
 }

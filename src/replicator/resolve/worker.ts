@@ -18,7 +18,7 @@ import type { LeaseKeeper } from './lease.js';
 import { buildPlans } from './plan.js';
 import { errorClassOf, type ApplierPort, type ApplyResult, type SchemaProgress, type StagedRow, type WindowStore } from './ports.js';
 import { Semaphore, Wakeup, sleep } from './sync.js';
-import { chooseWindow } from './window.js';
+import { chooseWindow, ReadSpan } from './window.js';
 
 export interface WorkerSettings {
   readonly scanSize: number;
@@ -30,7 +30,10 @@ export interface WorkerSettings {
   readonly applyTimeoutMs: number;
   /** Idle poll cadence (--flushPeriod). */
   readonly pollMs: number;
-  /** How often an idle lease holder deletes late re-sends at or below the checkpoint. */
+  /**
+   * How often the lease holder sweeps staging for late re-sends at or below the checkpoint (each
+   * applied window is retired on its own right after it is marked; the sweep is the catch-all).
+   */
   readonly retireEveryMs: number;
 }
 
@@ -52,6 +55,8 @@ export interface WorkerDeps {
   readonly settings: WorkerSettings;
   /** Test hook: runs after the target commit and before the window is marked applied. */
   readonly afterCommit?: () => void;
+  /** Told the staged rows of each window marked applied (the coordinator's backlog estimate). */
+  readonly onApplied?: (rows: number) => void;
   readonly now?: () => number;
 }
 
@@ -97,10 +102,14 @@ export class SchemaWorker {
   private graphFor?: { info: SchemaInfo; graph: FkGraph };
   private cycleLogged = false;
   private retiring: Promise<void> = Promise.resolve();
-  private lastRetire = 0;
+  /** When the last catch-all sweep ran (0: not yet, so the first one runs as soon as the lease is held). */
+  private lastSweep = 0;
   private busy = false;
+  private readonly span = new ReadSpan();
+  private seeded = false;
+  private foreignAt = 0;
   /** The next page, read while the current window applies (valid only if that window gets marked). */
-  private prefetch?: { from: Hlc; upTo: Hlc; page: Promise<StagedRow[] | undefined> };
+  private prefetch?: { from: Hlc; page: Promise<Page | undefined> };
   private readonly now: () => number;
   private readonly label: string;
 
@@ -127,6 +136,8 @@ export class SchemaWorker {
   /** Merges progress seen in staging or locally (both only move forward). */
   update(p: { applied?: Hlc; resolved?: Hlc }): void {
     if (p.applied && compareHlc(p.applied, this.applied) > 0) {
+      // Not our own mark (that happens with the lease held) and not the first load: another instance.
+      if (this.seeded && !this.deps.lease.held) this.foreignAt = this.now();
       this.applied = p.applied;
       if (p.applied.nanos > 0n) this.deps.metrics.noteApplied(this.label, p.applied);
     }
@@ -134,7 +145,13 @@ export class SchemaWorker {
       this.resolved = p.resolved;
       this.deps.metrics.notePending(this.label, p.resolved);
     }
+    this.seeded = true;
     if (this.hasWork()) this.wakeup.notify();
+  }
+
+  /** When this instance last saw another one apply this schema or hold its lease (epoch ms, 0: never). */
+  get foreignSeenAt(): number {
+    return this.foreignAt;
   }
 
   wake(): void {
@@ -187,7 +204,7 @@ export class SchemaWorker {
     while (!this.stopping) {
       metrics.sweepActive.set({ schema: this.label }, lease.held ? 1 : 0);
       if (!this.hasWork()) {
-        if (lease.held && this.now() - this.lastRetire >= settings.retireEveryMs) this.retireBackground(this.applied);
+        if (lease.held && this.now() - this.lastSweep >= settings.retireEveryMs) this.retireBackground(this.applied);
         await this.wakeup.wait(settings.pollMs);
         continue;
       }
@@ -200,6 +217,7 @@ export class SchemaWorker {
           continue;
         }
         if (!ok) {
+          this.foreignAt = this.now();
           // Another instance applies this schema: earlier failures here are no longer this instance's.
           if (this.failures > 0) this.onSuccess();
           await this.wakeup.wait(settings.pollMs);
@@ -209,6 +227,7 @@ export class SchemaWorker {
         // Another instance may have advanced the checkpoint while it held the lease.
         try {
           const p = (await this.deps.store.progress()).find((x) => x.schema.key === this.label);
+          if (p && this.seeded && compareHlc(p.applied, this.applied) > 0) this.foreignAt = this.now();
           if (p) this.update(p);
         } catch (err) {
           await sleep(this.onFailure(new StagingFailure('progress read', err)), this.stopController.signal);
@@ -257,21 +276,44 @@ export class SchemaWorker {
     return this.graphFor.graph;
   }
 
+  /**
+   * The staged rows in (from, hi], at most scanSize + 1 of them, where hi <= upTo is as far as the read
+   * got: reads are bounded by the adaptive span (see ReadSpan) and continue after a short one until the
+   * page overflows or reaches upTo, so a window is never cut short by the span alone. Read-only.
+   */
+  private async readPage(from: Hlc, upTo: Hlc): Promise<Page> {
+    const { store, settings } = this.deps;
+    const limit = settings.scanSize + 1;
+    const rows: StagedRow[] = [];
+    let lo = from;
+    for (;;) {
+      const hi = this.span.bound(lo, upTo);
+      const part = await store.readRange(this.label, lo, hi, limit - rows.length);
+      for (const r of part) rows.push(r);
+      if (rows.length >= limit) {
+        this.span.overflowed(from, (rows[settings.scanSize] as StagedRow).hlc);
+        return { rows, hi };
+      }
+      // The part held every row of (lo, hi]: the page is complete up to hi.
+      if (compareHlc(hi, upTo) >= 0) return { rows, hi };
+      this.span.widen(lo, hi, part.length, limit - rows.length);
+      lo = hi;
+    }
+  }
+
   private async applyNextWindow(): Promise<void> {
     const { store, settings, lease, metrics, log, applier, limiter } = this.deps;
     const from = this.applied;
-    let upTo = this.resolved;
-    let page: readonly StagedRow[] | undefined;
+    let page: Page | undefined;
     const pre = this.prefetch;
     this.prefetch = undefined;
     if (pre && compareHlc(pre.from, from) === 0) {
-      // Read while the previous window was applying. Its bound was a resolved timestamp then, so the
-      // page is complete up to it even if newer resolved timestamps arrived since.
+      // Read while the previous window was applying. Its bound was at most a resolved timestamp then,
+      // so the page is complete up to its own bound even if newer resolved timestamps arrived since.
       page = await pre.page;
-      if (page) upTo = pre.upTo;
     }
-    page ??= await this.staging('read', () => store.readRange(this.label, from, upTo, settings.scanSize + 1));
-    const choice = chooseWindow(upTo, page, settings.scanSize);
+    page ??= await this.staging('read', () => this.readPage(from, this.resolved));
+    const choice = chooseWindow(page.hi, page.rows, settings.scanSize);
     let rows: readonly StagedRow[];
     let to: Hlc;
     if (choice.kind === 'single-hlc') {
@@ -309,8 +351,7 @@ export class SchemaWorker {
       }
       if (!lease.held) return;
       if (compareHlc(to, this.resolved) < 0) {
-        const next = { from: to, upTo: this.resolved };
-        this.prefetch = { ...next, page: store.readRange(this.label, next.from, next.upTo, settings.scanSize + 1).catch(() => undefined) };
+        this.prefetch = { from: to, page: this.readPage(to, this.resolved).catch(() => undefined) };
       }
       const budget = settings.applyTimeoutMs * Math.max(1, Math.ceil(planRows / settings.flushSize));
       const timeout = AbortSignal.timeout(budget);
@@ -339,7 +380,11 @@ export class SchemaWorker {
       return;
     }
     this.update({ applied: to });
-    this.retireBackground(to);
+    this.deps.onApplied?.(rows.length);
+    // The window's own rows go at once (a narrow range); now and then the catch-all sweep instead, which
+    // covers the window too.
+    if (this.now() - this.lastSweep >= settings.retireEveryMs) this.retireBackground(to);
+    else this.retireBackground(to, from);
 
     // Metrics and logs for the committed window.
     const ms = this.now() - t0;
@@ -372,15 +417,16 @@ export class SchemaWorker {
     );
   }
 
-  private retireBackground(applied: Hlc): void {
-    this.lastRetire = this.now();
+  /** Deletes applied rows in the background: the window (from, applied] when `from` is given, else the sweep. */
+  private retireBackground(applied: Hlc, from?: Hlc): void {
+    if (!from) this.lastSweep = this.now();
     this.retiring = this.retiring.then(async () => {
       try {
-        const n = await this.deps.store.retire(this.label, applied);
+        const n = await this.deps.store.retire(this.label, applied, from);
         if (n > 0) this.deps.metrics.retiredRows.inc({ schema: this.label }, n);
       } catch (err) {
         this.deps.metrics.stagingErrors.inc({ operation: 'retire' });
-        this.deps.log.warn({ schema: this.label, err: (err as Error).message }, 'retiring applied staged rows failed; will retry');
+        this.deps.log.warn({ schema: this.label, err: (err as Error).message }, 'retiring applied staged rows failed; the next sweep deletes them');
       }
     });
   }
@@ -450,3 +496,9 @@ export class SchemaWorker {
 }
 
 export type { SchemaProgress };
+
+/** Staged rows in (from, hi] (at most scanSize + 1), and hi. */
+interface Page {
+  readonly rows: StagedRow[];
+  readonly hi: Hlc;
+}

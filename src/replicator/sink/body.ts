@@ -45,9 +45,14 @@ export function readBody(req: IncomingMessage, limit: number): Promise<ReadBody>
   } catch (err) {
     return Promise.reject(err);
   }
+  // With a declared length and no encoding the body is copied into one buffer as it arrives, so the
+  // chunks and their concatenation never coexist (at 1 MiB per request and several requests at once,
+  // that was a second copy of every body in memory).
+  const exact = !decoder && Number.isInteger(declared) && declared > 0 ? Buffer.allocUnsafe(declared) : undefined;
   return new Promise<ReadBody>((resolve, reject) => {
     const chunks: Buffer[] = [];
     let size = 0;
+    let filled = 0;
     let wireBytes = 0;
     let done = false;
     const fail = (err: Error) => {
@@ -68,14 +73,93 @@ export function readBody(req: IncomingMessage, limit: number): Promise<ReadBody>
     if (decoder) decoder.on('error', (err) => fail(new BodyError(400, `could not decompress the body: ${err.message}`)));
     source.on('data', (c: Buffer) => {
       if (done) return;
+      if (exact && chunks.length === 0 && filled + c.length <= exact.length) {
+        exact.set(c, filled);
+        filled += c.length;
+      } else chunks.push(c);
       size += c.length;
       if (size > limit) return tooLarge();
-      chunks.push(c);
     });
     source.on('end', () => {
       if (done) return;
       done = true;
-      resolve({ body: chunks.length === 1 ? (chunks[0] as Buffer) : Buffer.concat(chunks, size), wireBytes });
+      let body: Buffer;
+      if (exact && chunks.length === 0) body = filled === exact.length ? exact : exact.subarray(0, filled);
+      else if (exact) body = Buffer.concat([exact.subarray(0, filled), ...chunks], size);
+      else body = chunks.length === 1 ? (chunks[0] as Buffer) : Buffer.concat(chunks, size);
+      resolve({ body, wireBytes });
     });
   });
+}
+
+/**
+ * Bounds the bytes of request bodies being read, parsed and staged at once. Each body costs memory
+ * several times its size until its staging write returns (the body, the binary arrays built from it,
+ * the driver's message buffer), and a changefeed may open many connections: without a bound, memory
+ * grows with the sender's parallelism. A request waits (unread, so TCP pushes back on the sender) for
+ * room, first come first served; one request is always admitted when nothing else is in flight, even
+ * if it alone exceeds the budget. Safe for concurrent use within one process.
+ */
+export class ByteBudget {
+  private used = 0;
+  private readonly waiters: { bytes: number; grant: () => void }[] = [];
+
+  constructor(readonly capacity: number) {}
+
+  /** Bytes currently admitted. */
+  get inUse(): number {
+    return this.used;
+  }
+
+  /**
+   * Waits for room for `bytes` (at most `timeoutMs`); resolves with a release function, or undefined
+   * when the wait timed out (nothing is held then). Release exactly once.
+   */
+  acquire(bytes: number, timeoutMs: number): Promise<(() => void) | undefined> {
+    const n = Math.max(0, bytes);
+    const release = () => {
+      this.used -= n;
+      this.drain();
+    };
+    if (this.waiters.length === 0 && (this.used === 0 || this.used + n <= this.capacity)) {
+      this.used += n;
+      return Promise.resolve(once(release));
+    }
+    return new Promise((resolve) => {
+      const waiter = {
+        bytes: n,
+        grant: () => {
+          clearTimeout(timer);
+          resolve(once(release));
+        },
+      };
+      const timer = setTimeout(() => {
+        const i = this.waiters.indexOf(waiter);
+        if (i >= 0) this.waiters.splice(i, 1);
+        resolve(undefined);
+        // The head may now fit where this one did not.
+        this.drain();
+      }, timeoutMs);
+      this.waiters.push(waiter);
+    });
+  }
+
+  private drain(): void {
+    for (;;) {
+      const next = this.waiters[0];
+      if (!next || !(this.used === 0 || this.used + next.bytes <= this.capacity)) return;
+      this.waiters.shift();
+      this.used += next.bytes;
+      next.grant();
+    }
+  }
+}
+
+function once(fn: () => void): () => void {
+  let done = false;
+  return () => {
+    if (done) return;
+    done = true;
+    fn();
+  };
 }

@@ -8,15 +8,14 @@
  * from the logged path).
  */
 import type { IncomingMessage, ServerResponse } from 'node:http';
-import { isUtf8 } from 'node:buffer';
 import type { Logger } from '../../lib/log.js';
 import type { EngineMetrics, WebhookOutcome } from '../metrics.js';
 import type { TargetSchema } from '../types.js';
 import { TokenAuth } from './auth.js';
-import { BodyError, readBody } from './body.js';
+import { BodyError, ByteBudget, readBody } from './body.js';
 import type { IngestResult, Ingestor } from './ingest.js';
 import { parseDataPath } from './path.js';
-import { parseWebhookBody, PayloadError } from './payload.js';
+import { parseWebhookBuffer, PayloadError } from './payload.js';
 
 export interface PathDialect {
   readonly schemaPathSegments: 1 | 2;
@@ -32,6 +31,12 @@ export interface SinkOptions {
   /** >= 1 logs every request. */
   readonly verbose: number;
   readonly maxBodyBytes: number;
+  /**
+   * Most request-body bytes read, parsed and staged at once (default: twice --maxBodyBytes, at least
+   * 16 MiB); further requests wait up to `inflightWaitMs` (default 5 s), then get 503.
+   */
+  readonly maxInflightBytes?: number;
+  readonly inflightWaitMs?: number;
 }
 
 export function sendText(res: ServerResponse, status: number, text: string, headers: Record<string, string> = {}): void {
@@ -70,8 +75,12 @@ class Throttle {
   }
 }
 
+/** The default bound on request-body bytes in flight. */
+export const defaultInflightBytes = (maxBodyBytes: number): number => Math.max(16 * 1024 * 1024, 2 * maxBodyBytes);
+
 export function createSinkHandler(o: SinkOptions): (req: IncomingMessage, res: ServerResponse) => Promise<void> {
   const throttle = new Throttle(10_000);
+  const budget = new ByteBudget(o.maxInflightBytes ?? defaultInflightBytes(o.maxBodyBytes));
   return async (req, res) => {
     const started = process.hrtime.bigint();
     const url = new URL(req.url ?? '/', 'http://sink.invalid');
@@ -80,6 +89,7 @@ export function createSinkHandler(o: SinkOptions): (req: IncomingMessage, res: S
     let rows = 0;
     let bytes = 0;
     let reason: string | undefined;
+    let release: (() => void) | undefined;
     const reply = (s: number, text: string, out: WebhookOutcome, headers: Record<string, string> = {}) => {
       status = s;
       outcome = out;
@@ -110,6 +120,15 @@ export function createSinkHandler(o: SinkOptions): (req: IncomingMessage, res: S
         reason = (err as Error).message;
         return;
       }
+      // A compressed body may decode to anything up to the limit, so it reserves the limit.
+      const declared = Number(req.headers['content-length']);
+      const plain = !req.headers['content-encoding'] || /^\s*identity\s*$/i.test(String(req.headers['content-encoding']));
+      const cost = plain && Number.isFinite(declared) && declared >= 0 ? Math.min(declared, o.maxBodyBytes) : o.maxBodyBytes;
+      release = await budget.acquire(cost, o.inflightWaitMs ?? 5000);
+      if (!release) {
+        reply(503, 'too many request bodies in flight, retry later', 'backpressure', { 'Retry-After': '1' });
+        return;
+      }
       let body: Buffer;
       try {
         const read = await readBody(req, o.maxBodyBytes);
@@ -128,13 +147,10 @@ export function createSinkHandler(o: SinkOptions): (req: IncomingMessage, res: S
       }
       o.metrics.httpPayloadBytes.inc(bytes);
       o.metrics.httpPayloadSize.observe(bytes);
-      if (!isUtf8(body)) {
-        reply(400, 'could not decode payload: the body is not valid UTF-8', 'bad_request');
-        return;
-      }
-      let parsed: ReturnType<typeof parseWebhookBody>;
+      let parsed: ReturnType<typeof parseWebhookBuffer>;
       try {
-        parsed = parseWebhookBody(body.toString('utf8'));
+        // Parsed from the bytes (UTF-8 checked first): no request-sized string is ever built.
+        parsed = parseWebhookBuffer(body);
       } catch (err) {
         if (err instanceof PayloadError) {
           reply(400, err.message, 'bad_request');
@@ -157,6 +173,7 @@ export function createSinkHandler(o: SinkOptions): (req: IncomingMessage, res: S
       o.log.error({ err: (err as Error).message, stack: (err as Error).stack }, 'unexpected error in the webhook handler');
       reply(503, 'internal error, retry later', 'unavailable', { 'Retry-After': '5' });
     } finally {
+      release?.();
       const seconds = Number(process.hrtime.bigint() - started) / 1e9;
       if (status > 0 && status !== 499) {
         o.metrics.httpStatus.inc({ code: String(status) });

@@ -9,7 +9,7 @@
 export { createSinkHandler, sendText, loggablePath, type SinkOptions, type PathDialect } from './handler.js';
 export { Ingestor, type IngestDeps, type IngestResult, type CatalogPort, type StagePort, type ProgressPort } from './ingest.js';
 export { TokenAuth, parseTokenFile, type AuthMode } from './auth.js';
-export { parseWebhookBody, topicTable, PayloadError, type ParsedBody } from './payload.js';
+export { parseWebhookBody, parseWebhookBuffer, topicTable, PayloadError, type ParsedBody } from './payload.js';
 export { parseDataPath, type PathResult } from './path.js';
-export { readBody, BodyError } from './body.js';
-export { JsonScanner, JsonScanError } from './scan.js';
+export { readBody, BodyError, ByteBudget } from './body.js';
+export { ByteJsonScanner, JsonScanError } from './scan.js';

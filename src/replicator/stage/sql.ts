@@ -20,6 +20,7 @@ export const TABLES = ['failback_mutations', 'failback_resolved', 'failback_chec
 export interface StagingSql {
   readonly ddl: readonly string[];
   readonly insertMutations: string;
+  readonly insertMutationsPlain: string;
   readonly latestResolved: string;
   readonly insertResolved: string;
   readonly register: string;
@@ -30,6 +31,7 @@ export interface StagingSql {
   readonly lockLease: string;
   readonly advanceCheckpoint: string;
   readonly retireMutations: string;
+  readonly retireWindow: string;
   readonly retireResolved: string;
   readonly countPending: string;
   readonly acquireLease: string;
@@ -87,10 +89,18 @@ export function stagingSql(schema: string): StagingSql {
   value TEXT NOT NULL
 )`,
     ],
-    insertMutations: `INSERT INTO ${m} (target_schema, nanos, logical, table_name, key_json, after_json, before_json)
+    // The arrays arrive in binary form (pg-arrays.ts). The plain form fails on a duplicate (and then the
+    // store retries with the tolerant form, see putMutations); the tolerant one skips duplicates and
+    // counts the rows it did insert per table on the server: one result row per table, not per row.
+    insertMutationsPlain: `INSERT INTO ${m} (target_schema, nanos, logical, table_name, key_json, after_json, before_json)
+SELECT $1, unnest($2::INT8[]), unnest($3::INT4[]), unnest($4::TEXT[]), unnest($5::TEXT[]), unnest($6::TEXT[]), unnest($7::TEXT[])`,
+    insertMutations: `WITH ins AS (
+INSERT INTO ${m} (target_schema, nanos, logical, table_name, key_json, after_json, before_json)
 SELECT $1, unnest($2::INT8[]), unnest($3::INT4[]), unnest($4::TEXT[]), unnest($5::TEXT[]), unnest($6::TEXT[]), unnest($7::TEXT[])
 ON CONFLICT DO NOTHING
-RETURNING table_name`,
+RETURNING table_name
+)
+SELECT table_name, count(*) AS n FROM ins GROUP BY table_name`,
     latestResolved: `SELECT nanos, logical FROM ${r} WHERE target_schema = $1 ORDER BY nanos DESC, logical DESC LIMIT 1`,
     insertResolved: `INSERT INTO ${r} (target_schema, nanos, logical) VALUES ($1, $2, $3) ON CONFLICT DO NOTHING`,
     register: `INSERT INTO ${c} (target_schema, schema_parts, nanos, logical) VALUES ($1, $2, 0, 0) ON CONFLICT (target_schema) DO NOTHING`,
@@ -108,7 +118,14 @@ LIMIT $6`,
     // lock keeps a competing acquisition waiting until this transaction ends.
     lockLease: `SELECT holder FROM ${l} WHERE name = $1 AND holder = $2 AND expires > now() FOR UPDATE`,
     advanceCheckpoint: `UPDATE ${c} SET nanos = $2, logical = $3, applied_at = now() WHERE target_schema = $1 AND (nanos, logical) < ($2, $3)`,
+    // The catch-all sweep (late re-sends below the checkpoint). It scans every entry at or below the
+    // checkpoint, the deleted ones too until PostgreSQL vacuums them (CockroachDB: until MVCC GC), so it
+    // runs rarely; each applied window is retired with the bounded retireWindow instead.
     retireMutations: `DELETE FROM ${m} WHERE target_schema = $1 AND (nanos, logical) <= ($2, $3)`,
+    // Exactly one applied window (from, to]: a range scan of live entries only. Unbounded below, the
+    // DELETE re-read every row deleted since the last vacuum (a PostgreSQL bitmap index scan never marks
+    // dead index entries), which made each retire cost as much as all earlier ones together.
+    retireWindow: `DELETE FROM ${m} WHERE target_schema = $1 AND (nanos, logical) > ($2, $3) AND (nanos, logical) <= ($4, $5)`,
     retireResolved: `DELETE FROM ${r} WHERE target_schema = $1 AND (nanos, logical) < ($2, $3)`,
     countPending: `SELECT count(*) AS n FROM (SELECT 1 FROM ${m} WHERE target_schema = $1 AND (nanos, logical) > ($2, $3) LIMIT $4) AS p`,
     acquireLease: `INSERT INTO ${l} AS cur (name, holder, expires) VALUES ($1, $2, now() + $3::INTERVAL)

@@ -7,7 +7,8 @@
 import type pg from 'pg';
 import { compareHlc, ZERO_HLC, type Hlc } from '../../lib/hlc.js';
 import type { SchemaProgress, StagedRow } from '../resolve/ports.js';
-import type { TargetSchema } from '../types.js';
+import type { RawText, TargetSchema } from '../types.js';
+import { int4Array, int8Array, textArray } from '../pg-arrays.js';
 import { STAGING_VERSION, stagingSql, type StagingSql } from './sql.js';
 
 /** A mutation to stage (raw JSON text). */
@@ -17,6 +18,8 @@ export interface StageRow {
   readonly key: string;
   readonly after: string | null;
   readonly before?: string | null;
+  /** The bytes of `after`, when the caller has them (copied into the insert without re-encoding). */
+  readonly rawAfter?: RawText | null;
 }
 
 export interface PutResult {
@@ -35,28 +38,144 @@ const INSERT_MAX_BYTES = 4 * 1024 * 1024;
 const hlcOf = (nanos: string, logical: number | string): Hlc => ({ nanos: BigInt(nanos), logical: Number(logical) });
 const msInterval = (ms: number) => `${Math.max(1, Math.round(ms))} milliseconds`;
 
-interface MutationRecord {
-  nanos: string;
-  logical: number;
-  table_name: string;
-  key_json: string;
-  after_json: string | null;
-  before_json: string | null;
+/** A staged row as read (rowMode 'array'): nanos, logical, table_name, key_json, after_json, before_json. */
+type RecordRow = [nanos: string, logical: number, table: string, key: string, after: string | null, before: string | null];
+
+/**
+ * Drops repeated (HLC, table, key) rows of one batch, keeping the last occurrence like MOLT Replicator.
+ * Repeats are rare and can only share an HLC, so the first pass only looks for one, run by run of rows
+ * with equal HLCs (a source transaction's rows arrive together): small runs compare pairwise, large
+ * ones through a set, and an HLC already seen in an earlier run takes the general path.
+ */
+function dedupe(rows: readonly StageRow[]): StageRow[] {
+  if (!hasRepeats(rows)) return rows as StageRow[];
+  const unique = new Map<string, StageRow>();
+  for (const r of rows) {
+    const k = `${r.hlc.nanos}.${r.hlc.logical}\u0000${r.table}\u0000${r.key}`;
+    if (unique.has(k)) unique.delete(k);
+    unique.set(k, r);
+  }
+  return [...unique.values()];
 }
 
-const toStaged = (r: MutationRecord): StagedRow => ({ hlc: hlcOf(r.nanos, r.logical), table: r.table_name, key: r.key_json, after: r.after_json, before: r.before_json });
+/** True when some (HLC, table, key) may repeat (a false positive only costs the general path). */
+function hasRepeats(rows: readonly StageRow[]): boolean {
+  const runs = new Map<bigint, number[]>();
+  const n = rows.length;
+  let i = 0;
+  while (i < n) {
+    const h = (rows[i] as StageRow).hlc;
+    let j = i + 1;
+    for (; j < n; j++) {
+      const g = (rows[j] as StageRow).hlc;
+      if (g !== h && (g.nanos !== h.nanos || g.logical !== h.logical)) break;
+    }
+    const logicals = runs.get(h.nanos);
+    if (logicals?.includes(h.logical)) return true;
+    if (logicals) logicals.push(h.logical);
+    else runs.set(h.nanos, [h.logical]);
+    if (j - i > 16) {
+      const seen = new Set<string>();
+      for (let a = i; a < j; a++) {
+        const r = rows[a] as StageRow;
+        const k = `${r.table}\u0000${r.key}`;
+        if (seen.has(k)) return true;
+        seen.add(k);
+      }
+    } else {
+      for (let a = i; a < j; a++) {
+        const ra = rows[a] as StageRow;
+        for (let b = a + 1; b < j; b++) {
+          const rb = rows[b] as StageRow;
+          if (ra.key === rb.key && ra.table === rb.table) return true;
+        }
+      }
+    }
+    i = j;
+  }
+  return false;
+}
+
+/**
+ * Staged rows from records; consecutive rows of one source transaction share one Hlc object, and table
+ * names one string (the driver makes a new one per row).
+ */
+function toStaged(records: readonly RecordRow[], out: StagedRow[] = []): StagedRow[] {
+  let hlc: Hlc = ZERO_HLC;
+  let nanos = '';
+  let logical = -1;
+  const tables = new Map<string, string>();
+  for (const r of records) {
+    const l = Number(r[1]);
+    if (r[0] !== nanos || l !== logical) {
+      nanos = r[0];
+      logical = l;
+      hlc = { nanos: BigInt(nanos), logical };
+    }
+    let table = tables.get(r[2]);
+    if (table === undefined) tables.set(r[2], (table = r[2]));
+    out.push({ hlc, table, key: r[3], after: r[4], before: r[5] });
+  }
+  return out;
+}
+
+/**
+ * At most `size` staging writes at once (--stagingWriteParallelism), first come first served. Staged
+ * keys grow with the HLC, so concurrent inserts all go to the same end of the primary-key index and
+ * contend there: on PostgreSQL four at once cost 50% more server CPU per row than one, for the same
+ * throughput.
+ */
+class WriteSlots {
+  private busy = 0;
+  private readonly queue: (() => void)[] = [];
+  constructor(private readonly size: number) {}
+
+  async run<T>(fn: () => Promise<T>): Promise<T> {
+    if (this.busy >= this.size) await new Promise<void>((resolve) => this.queue.push(resolve));
+    else this.busy++;
+    try {
+      return await fn();
+    } finally {
+      const next = this.queue.shift();
+      if (next) next();
+      else this.busy--;
+    }
+  }
+}
+
+/** SQLSTATE of a unique violation (PostgreSQL and CockroachDB). */
+const UNIQUE_VIOLATION = '23505';
+/** How long staging keeps using the duplicate-tolerant insert after a batch held a duplicate. */
+const TOLERANT_MS = 10_000;
+
+function countDuplicates(sent: ReadonlyMap<string, number>, inserted: ReadonlyMap<string, number>): Map<string, number> {
+  const duplicates = new Map<string, number>();
+  for (const [t, n] of sent) {
+    const d = n - (inserted.get(t) ?? 0);
+    if (d > 0) duplicates.set(t, d);
+  }
+  return duplicates;
+}
 
 export class StagingStore {
   readonly sql: StagingSql;
   private readonly registered = new Set<string>();
+  /** Until when putMutations skips the plain insert (epoch ms; see putMutations). */
+  private tolerantUntil = 0;
+  private readonly writeSlots: WriteSlots;
 
   constructor(
     readonly pool: pg.Pool,
     /** Staging schema name (the pool is connected to the staging database). */
     readonly schemaName: string,
+    options: { now?: () => number; writeParallelism?: number } = {},
   ) {
     this.sql = stagingSql(schemaName);
+    this.now = options.now ?? Date.now;
+    this.writeSlots = new WriteSlots(options.writeParallelism ?? 2);
   }
+
+  private readonly now: () => number;
 
   /** Creates the tables (idempotent) and checks the layout version. */
   async init(): Promise<void> {
@@ -66,8 +185,9 @@ export class StagingStore {
           await this.pool.query(ddl);
           break;
         } catch (err) {
-          // PostgreSQL can report a unique violation when two processes create the same table at once.
-          if (attempt < 3 && ['23505', '42P07'].includes((err as { code?: string }).code ?? '')) continue;
+          // Two processes creating the same table at once: PostgreSQL may report a unique violation in its
+          // catalog (23505), the relation (42P07) or its row type (42710, 'type "..." already exists').
+          if (attempt < 3 && ['23505', '42P07', '42710'].includes((err as { code?: string }).code ?? '')) continue;
           throw err;
         }
       }
@@ -97,13 +217,7 @@ export class StagingStore {
    */
   async putMutations(schema: TargetSchema, rows: readonly StageRow[]): Promise<PutResult> {
     await this.register(schema);
-    const unique = new Map<string, StageRow>();
-    for (const r of rows) {
-      const k = `${r.hlc.nanos}.${r.hlc.logical}\u0000${r.table}\u0000${r.key}`;
-      unique.delete(k);
-      unique.set(k, r);
-    }
-    const list = [...unique.values()];
+    const list = dedupe(rows);
     const sent = new Map<string, number>();
     for (const r of rows) sent.set(r.table, (sent.get(r.table) ?? 0) + 1);
     const inserted = new Map<string, number>();
@@ -111,7 +225,8 @@ export class StagingStore {
     let cur: StageRow[] = [];
     let bytes = 0;
     for (const r of list) {
-      const size = r.key.length + (r.after?.length ?? 0) + (r.before?.length ?? 0) + 64;
+      const afterSize = r.rawAfter !== undefined ? (r.rawAfter ? r.rawAfter.end - r.rawAfter.start : 0) : (r.after?.length ?? 0);
+      const size = r.key.length + afterSize + (r.before?.length ?? 0) + 64;
       if (cur.length > 0 && (cur.length >= INSERT_MAX_ROWS || bytes + size > INSERT_MAX_BYTES)) {
         chunks.push(cur);
         cur = [];
@@ -122,26 +237,43 @@ export class StagingStore {
     }
     if (cur.length > 0) chunks.push(cur);
 
-    const run = async (q: pg.Pool | pg.PoolClient, chunk: StageRow[]) => {
-      const res = await q.query<{ table_name: string }>(this.sql.insertMutations, [
-        schema.key,
-        chunk.map((r) => r.hlc.nanos.toString()),
-        chunk.map((r) => r.hlc.logical),
-        chunk.map((r) => r.table),
-        chunk.map((r) => r.key),
-        chunk.map((r) => r.after),
-        chunk.map((r) => r.before ?? null),
-      ]);
-      for (const row of res.rows) inserted.set(row.table_name, (inserted.get(row.table_name) ?? 0) + 1);
+    const params = (chunk: StageRow[]): unknown[] => {
+      const n = chunk.length;
+      const nanos = new Array<bigint>(n);
+      const logical = new Array<number>(n);
+      const tables = new Array<string>(n);
+      const keys = new Array<string>(n);
+      const afters = new Array<string | RawText | null>(n);
+      const befores = new Array<string | null>(n);
+      for (let i = 0; i < n; i++) {
+        const r = chunk[i] as StageRow;
+        nanos[i] = r.hlc.nanos;
+        logical[i] = r.hlc.logical;
+        tables[i] = r.table;
+        keys[i] = r.key;
+        // Reading `after` of a sink mutation would decode it: use its bytes when they are there.
+        afters[i] = r.rawAfter !== undefined ? r.rawAfter : r.after;
+        befores[i] = r.before ?? null;
+      }
+      // Binary-format arrays (see pg-arrays.ts): the JSON texts go to the server byte for byte.
+      return [schema.key, int8Array(nanos), int4Array(logical), textArray(tables), textArray(keys), textArray(afters), textArray(befores)];
     };
-
-    if (chunks.length === 1) {
-      await run(this.pool, chunks[0] as StageRow[]);
-    } else if (chunks.length > 1) {
+    const runPlain = async (q: pg.Pool | pg.PoolClient, chunk: StageRow[]) => {
+      await q.query(this.sql.insertMutationsPlain, params(chunk));
+      for (const r of chunk) inserted.set(r.table, (inserted.get(r.table) ?? 0) + 1);
+    };
+    const runTolerant = async (q: pg.Pool | pg.PoolClient, chunk: StageRow[]) => {
+      const res = await q.query<{ table_name: string; n: string }>(this.sql.insertMutations, params(chunk));
+      for (const row of res.rows) inserted.set(row.table_name, (inserted.get(row.table_name) ?? 0) + Number(row.n));
+    };
+    const all = async (q: pg.Pool | pg.PoolClient, run: typeof runPlain) => {
+      for (const chunk of chunks) await run(q, chunk);
+    };
+    const inTransaction = async (run: typeof runPlain) => {
       const client = await this.pool.connect();
       try {
         await client.query('BEGIN');
-        for (const chunk of chunks) await run(client, chunk);
+        await all(client, run);
         await client.query('COMMIT');
       } catch (err) {
         await client.query('ROLLBACK').catch(() => undefined);
@@ -149,13 +281,29 @@ export class StagingStore {
       } finally {
         client.release();
       }
+    };
+    const attempt = (run: typeof runPlain) => this.writeSlots.run(() => (chunks.length === 1 ? all(this.pool, run) : inTransaction(run)));
+
+    // A plain INSERT costs the staging database about 40 % less than INSERT ... ON CONFLICT DO NOTHING
+    // (measured on PostgreSQL 15: 3.0 against 5.2 ms of server CPU per 1,000 rows; the speculative
+    // insertion behind ON CONFLICT is the difference), and duplicates are rare: they come from
+    // re-deliveries. So the plain form goes first; a unique violation (nothing was written: the
+    // statement or transaction is atomic) falls back to the duplicate-tolerant form, which is then used
+    // for a while, since re-deliveries come in runs.
+    if (chunks.length > 0) {
+      if (this.now() >= this.tolerantUntil) {
+        try {
+          await attempt(runPlain);
+          return { inserted, duplicates: countDuplicates(sent, inserted) };
+        } catch (err) {
+          if ((err as { code?: string }).code !== UNIQUE_VIOLATION) throw err;
+          inserted.clear();
+          this.tolerantUntil = this.now() + TOLERANT_MS;
+        }
+      }
+      await attempt(runTolerant);
     }
-    const duplicates = new Map<string, number>();
-    for (const [t, n] of sent) {
-      const d = n - (inserted.get(t) ?? 0);
-      if (d > 0) duplicates.set(t, d);
-    }
-    return { inserted, duplicates };
+    return { inserted, duplicates: countDuplicates(sent, inserted) };
   }
 
   /**
@@ -199,8 +347,13 @@ export class StagingStore {
   }
 
   async readRange(schemaKey: string, applied: Hlc, upTo: Hlc, limit: number): Promise<StagedRow[]> {
-    const res = await this.pool.query<MutationRecord>(this.sql.readRange, [schemaKey, applied.nanos.toString(), applied.logical, upTo.nanos.toString(), upTo.logical, limit]);
-    return res.rows.map(toStaged);
+    // Rows as arrays: one object fewer per staged row than pg's named-column objects (a page is 10,000).
+    const res = await this.pool.query<RecordRow>({
+      text: this.sql.readRange,
+      values: [schemaKey, applied.nanos.toString(), applied.logical, upTo.nanos.toString(), upTo.logical, limit],
+      rowMode: 'array',
+    });
+    return toStaged(res.rows);
   }
 
   async readHlc(schemaKey: string, hlc: Hlc, pageSize = 10_000): Promise<StagedRow[]> {
@@ -208,12 +361,12 @@ export class StagingStore {
     let table = '';
     let key = '';
     for (;;) {
-      const res = await this.pool.query<MutationRecord>(this.sql.readHlcPage, [schemaKey, hlc.nanos.toString(), hlc.logical, table, key, pageSize]);
-      for (const r of res.rows) out.push(toStaged(r));
+      const res = await this.pool.query<RecordRow>({ text: this.sql.readHlcPage, values: [schemaKey, hlc.nanos.toString(), hlc.logical, table, key, pageSize], rowMode: 'array' });
+      toStaged(res.rows, out);
       if (res.rows.length < pageSize) return out;
-      const last = res.rows[res.rows.length - 1] as MutationRecord;
-      table = last.table_name;
-      key = last.key_json;
+      const last = out[out.length - 1] as StagedRow;
+      table = last.table;
+      key = last.key;
     }
   }
 
@@ -237,8 +390,18 @@ export class StagingStore {
     }
   }
 
-  async retire(schemaKey: string, applied: Hlc): Promise<number> {
+  /**
+   * With `from`: deletes the staged rows of one applied window, from < HLC <= applied (a narrow range
+   * scan). Without: the catch-all sweep, every staged row at or below `applied` (late re-sends that
+   * arrived after their window was retired) and the resolved timestamps below it.
+   */
+  async retire(schemaKey: string, applied: Hlc, from?: Hlc): Promise<number> {
     if (applied.nanos === 0n && applied.logical === 0) return 0;
+    if (from) {
+      if (compareHlc(from, applied) >= 0) return 0;
+      const res = await this.pool.query(this.sql.retireWindow, [schemaKey, from.nanos.toString(), from.logical, applied.nanos.toString(), applied.logical]);
+      return res.rowCount ?? 0;
+    }
     const args = [schemaKey, applied.nanos.toString(), applied.logical];
     const res = await this.pool.query(this.sql.retireMutations, args);
     await this.pool.query(this.sql.retireResolved, args);

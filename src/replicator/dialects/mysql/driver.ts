@@ -3,7 +3,7 @@
  * mapped to TLS, as MOLT Replicator does for MySQL targets), the session settings every connection
  * gets, and the server flavour (MariaDB or MySQL, and which upsert syntax it wants).
  */
-import mysql from 'mysql2/promise';
+import type mysql from 'mysql2/promise';
 import type { SslOptions } from 'mysql2';
 import { AppError, ExitCode } from '../../../lib/errors.js';
 import { parseConn } from '../../../lib/conn.js';
@@ -53,7 +53,7 @@ export async function myPoolOptions(conn: string, options: TargetPoolOptions): P
     connectAttributes: { program_name: options.applicationName ?? 'molt-failback' },
   };
   const tls = await resolveTls(plan, async (t) => {
-    const probe = await mysql.createConnection({ ...base, ssl: mySsl(t) });
+    const probe = await (await loadMysql()).createConnection({ ...base, ssl: mySsl(t) });
     await probe.end();
   });
   return {
@@ -91,4 +91,10 @@ export function requireDatabase(conn: string): string {
   return c.database;
 }
 
-export { mysql };
+/**
+ * mysql2, loaded on first use: it costs about 16 MiB of resident memory, which an engine writing to a
+ * PostgreSQL or Oracle target should not carry.
+ */
+export async function loadMysql(): Promise<typeof mysql> {
+  return (await import('mysql2/promise')).default;
+}

@@ -7,7 +7,7 @@
 import type { Dialect, TargetPool, TargetPoolOptions } from '../../types.js';
 import { DEFAULT_WRITE_LIMITS } from '../shared/statement.js';
 import { makeTargetSchema, schemaFromSegments } from '../shared/target.js';
-import { myPoolOptions, mysql, requireDatabase } from './driver.js';
+import { loadMysql, myPoolOptions, requireDatabase } from './driver.js';
 import { MySqlTargetPool } from './pool.js';
 
 export const mysqlDialect: Dialect = Object.freeze({
@@ -19,7 +19,7 @@ export const mysqlDialect: Dialect = Object.freeze({
   async connect(conn: string, options: TargetPoolOptions): Promise<TargetPool> {
     const config = await myPoolOptions(conn, options);
     const limits = { maxRowsPerStatement: options.maxRowsPerStatement ?? DEFAULT_WRITE_LIMITS.maxRowsPerStatement };
-    return new MySqlTargetPool(mysqlDialect, mysql.createPool(config), options.log, limits);
+    return new MySqlTargetPool(mysqlDialect, (await loadMysql()).createPool(config), options.log, limits);
   },
 });
 

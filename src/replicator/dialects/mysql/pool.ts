@@ -15,6 +15,7 @@ import type {
   TableInfo,
   TargetPool,
   TargetSchema,
+  PreparedWrite,
   TargetTx,
   WriteOptions,
   WriteResult,
@@ -28,7 +29,7 @@ import { MY_SESSION_SETUP, flavorFromVersion, type ServerFlavor } from './driver
 import { classifyMy } from './errors.js';
 import { introspectMy, resolveMySchema } from './introspect.js';
 import { checkMyPrivileges, myGrantStatements } from './privileges.js';
-import { renderDelete, renderSelectPage, renderUpsert } from './sql.js';
+import { inlineParams, MyStatement, renderDelete, renderSelectPage, renderUpsert } from './sql.js';
 
 const BINARY_TYPE = /^(binary|varbinary|bit|tinyblob|blob|mediumblob|longblob|geometry|point|linestring|polygon|multi|geomcollection|geometrycollection)\b/i;
 
@@ -37,7 +38,7 @@ interface CallbackConnection {
 }
 
 interface Writable {
-  query(sql: string, values?: unknown): Promise<[unknown, FieldPacket[]]>;
+  query(sql: string | { sql: string; values: null }, values?: unknown): Promise<[unknown, FieldPacket[]]>;
 }
 
 class MyTx implements TargetTx {
@@ -45,21 +46,20 @@ class MyTx implements TargetTx {
   constructor(
     private readonly conn: Writable,
     private readonly limits: WriteLimits,
-    private readonly flavor: () => Promise<ServerFlavor>,
+    private readonly flavor: ServerFlavor,
   ) {}
 
-  private exec = async (s: SqlStatement): Promise<number> => {
-    const [r] = await this.conn.query(s.sql, s.params);
+  // Statements are inlined here rather than by mysql2 (the same literals, see inlineParams) and sent as
+  // plain text; values: null keeps mysql2 from scanning the finished text for placeholders again.
+  private exec = async (sql: string): Promise<number> => {
+    const [r] = await this.conn.query({ sql, values: null });
     return (r as { affectedRows?: number }).affectedRows ?? 0;
   };
 
+  private static inline = (s: SqlStatement): string => (s instanceof MyStatement ? s.inline() : inlineParams(s.sql, s.params));
+
   async upsert(schema: TargetSchema, table: TableInfo, rows: readonly string[], options?: WriteOptions): Promise<WriteResult> {
-    assertOpen(this.done);
-    const { upsertStyle } = await this.flavor();
-    const statements = shapeUpserts(table, rows).flatMap((g) => renderUpsert(schema, table, g, this.limits, upsertStyle));
-    const r = await runStatements(statements, this.exec, options?.signal);
-    // affectedRows counts an updated row twice and an unchanged one not at all: count rows sent.
-    return { rows: statements.reduce((n, s) => n + s.rows, 0), statements: r.statements };
+    return this.prepareUpsert(schema, table, rows)(options);
   }
 
   async delete(
@@ -68,9 +68,29 @@ class MyTx implements TargetTx {
     keys: readonly (readonly JsonValue[])[],
     options?: WriteOptions,
   ): Promise<WriteResult> {
+    return this.prepareDelete(schema, table, keys)(options);
+  }
+
+  prepareUpsert(schema: TargetSchema, table: TableInfo, rows: readonly string[]): PreparedWrite {
+    assertOpen(this.done);
+    const statements = shapeUpserts(table, rows).flatMap((g) => renderUpsert(schema, table, g, this.limits, this.flavor.upsertStyle));
+    // affectedRows counts an updated row twice and an unchanged one not at all: count rows sent.
+    const total = statements.reduce((n, s) => n + s.rows, 0);
+    return async (options) => {
+      assertOpen(this.done);
+      const r = await runStatements(statements, this.exec, options?.signal, MyTx.inline);
+      return { rows: total, statements: r.statements };
+    };
+  }
+
+  prepareDelete(schema: TargetSchema, table: TableInfo, keys: readonly (readonly JsonValue[])[]): PreparedWrite {
     assertOpen(this.done);
     const { columns, rows } = shapeDeletes(table, keys);
-    return runStatements(renderDelete(schema, table, columns, rows, this.limits), this.exec, options?.signal);
+    const statements = renderDelete(schema, table, columns, rows, this.limits);
+    return (options) => {
+      assertOpen(this.done);
+      return runStatements(statements, this.exec, options?.signal, MyTx.inline);
+    };
   }
 }
 
@@ -129,9 +149,9 @@ export class MySqlTargetPool implements TargetPool {
 
   async transaction<T>(fn: (tx: TargetTx) => Promise<T>): Promise<T> {
     // Learn the flavour before taking a connection: the upsert syntax depends on it.
-    await this.flavor();
+    const flavor = await this.flavor();
     const conn: PoolConnection = await this.pool.getConnection();
-    const tx = new MyTx(conn, this.limits, this.flavor);
+    const tx = new MyTx(conn, this.limits, flavor);
     let broken = false;
     try {
       await conn.query('START TRANSACTION');

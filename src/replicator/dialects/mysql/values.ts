@@ -31,7 +31,14 @@ const FLOAT = /^-?\d+(\.\d+)?([eE][+-]?\d+)?$/;
 /** Whether a BINARY(16) column holds UUIDs (as bytes) rather than text. */
 const isBinaryUuid = (col: ColumnInfo) => /^binary\b/i.test(col.type);
 
+/** CockroachDB's own form, UTC with a "Z": `2026-11-27T14:00:00.123456Z` (fraction optional). */
+const RFC3339_UTC = /^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}(?:\.(\d+))?Z$/;
+
 function dateTimeText(text: string): string {
+  // The common case needs no date arithmetic: already UTC, so only the separator changes and the
+  // fraction is cut to microseconds (what the general path below produces for it too).
+  const m = RFC3339_UTC.exec(text);
+  if (m) return m[1] === undefined ? `${text.slice(0, 10)} ${text.slice(11, 19)}` : `${text.slice(0, 10)} ${text.slice(11, 19)}.${m[1].slice(0, 6)}`;
   const p = parseDateTime(text);
   if (!p) return text;
   // MySQL DATETIME has no zone and MariaDB rejects offsets in literals: write the UTC wall time, which

@@ -15,6 +15,7 @@ import type {
   TableInfo,
   TargetPool,
   TargetSchema,
+  PreparedWrite,
   TargetTx,
   WriteOptions,
   WriteResult,
@@ -24,6 +25,7 @@ import { requirePrimaryKey, shapeDeletes, shapeUpserts } from '../shared/payload
 import type { SqlStatement, WriteLimits } from '../shared/statement.js';
 import { assertOpen, runStatements, targetUnreachable } from '../shared/target.js';
 import { fromCanonical } from '../shared/values.js';
+import { binaryArrayOf, textArrayLiteral } from '../../pg-arrays.js';
 import { PG_BEGIN, PG_BEGIN_READ_ONLY } from './driver.js';
 import { classifyPg } from './errors.js';
 import { introspectPg, resolvePgSchema } from './introspect.js';
@@ -34,6 +36,22 @@ import { renderDelete, renderSelectPage, renderUpsert } from './sql.js';
 // JS conversions (Date loses microseconds, numeric would be fine but int8 is a string anyway).
 const RAW_TEXT = { getTypeParser: () => (value: string) => value } as unknown as pg.CustomTypesConfig;
 
+/**
+ * The statement's parameters with text arrays of binary-capable element types encoded in binary (the
+ * same values; see pg-arrays.ts for why). An array with a value that has no exact binary form here stays
+ * text, so the server's input function judges it exactly as before.
+ */
+function binaryParams(s: SqlStatement): unknown[] {
+  const oids = s.arrayElementOids;
+  if (!oids) return s.params as unknown[];
+  return s.params.map((p, i) => {
+    if (!Array.isArray(p)) return p;
+    const oid = oids[i];
+    const texts = p as (string | null)[];
+    return (oid !== undefined ? binaryArrayOf(texts, oid) : undefined) ?? textArrayLiteral(texts);
+  });
+}
+
 class PgTx implements TargetTx {
   done = false;
   constructor(
@@ -41,17 +59,15 @@ class PgTx implements TargetTx {
     private readonly limits: WriteLimits,
   ) {}
 
-  private exec = async (s: SqlStatement): Promise<number> => {
-    const r = await this.client.query({ text: s.sql, values: s.params as unknown[], name: s.name });
+  private exec = async (q: { text: string; values: unknown[]; name?: string }): Promise<number> => {
+    const r = await this.client.query(q);
     return r.rowCount ?? 0;
   };
 
+  private static encode = (s: SqlStatement) => ({ text: s.sql, values: binaryParams(s), name: s.name });
+
   async upsert(schema: TargetSchema, table: TableInfo, rows: readonly string[], options?: WriteOptions): Promise<WriteResult> {
-    assertOpen(this.done);
-    const statements = shapeUpserts(table, rows).flatMap((g) => renderUpsert(schema, table, g, this.limits));
-    const r = await runStatements(statements, this.exec, options?.signal);
-    // An upserted row counts once, whatever the driver reports.
-    return { rows: statements.reduce((n, s) => n + s.rows, 0), statements: r.statements };
+    return this.prepareUpsert(schema, table, rows)(options);
   }
 
   async delete(
@@ -60,9 +76,29 @@ class PgTx implements TargetTx {
     keys: readonly (readonly JsonValue[])[],
     options?: WriteOptions,
   ): Promise<WriteResult> {
+    return this.prepareDelete(schema, table, keys)(options);
+  }
+
+  prepareUpsert(schema: TargetSchema, table: TableInfo, rows: readonly string[]): PreparedWrite {
+    assertOpen(this.done);
+    const statements = shapeUpserts(table, rows).flatMap((g) => renderUpsert(schema, table, g, this.limits));
+    // An upserted row counts once, whatever the driver reports.
+    const total = statements.reduce((n, s) => n + s.rows, 0);
+    return async (options) => {
+      assertOpen(this.done);
+      const r = await runStatements(statements, this.exec, options?.signal, PgTx.encode);
+      return { rows: total, statements: r.statements };
+    };
+  }
+
+  prepareDelete(schema: TargetSchema, table: TableInfo, keys: readonly (readonly JsonValue[])[]): PreparedWrite {
     assertOpen(this.done);
     const { columns, rows } = shapeDeletes(table, keys);
-    return runStatements(renderDelete(schema, table, columns, rows, this.limits), this.exec, options?.signal);
+    const statements = renderDelete(schema, table, columns, rows, this.limits);
+    return (options) => {
+      assertOpen(this.done);
+      return runStatements(statements, this.exec, options?.signal, PgTx.encode);
+    };
   }
 }
 
@@ -108,28 +144,48 @@ export class PostgresTargetPool implements TargetPool {
     }
   }
 
+  /**
+   * A pooled connection, checked with the transaction's BEGIN. An idle connection the server closed
+   * (pg_terminate_backend, an idle timeout, a failover) only reports it when next used: its BEGIN then
+   * fails with nothing done, so it is dropped and BEGIN tried on another connection (twice at most),
+   * instead of failing a transaction that never started.
+   */
+  private async begin(begin: string): Promise<{ client: pg.PoolClient; state: { broken?: Error }; onError: (err: Error) => void }> {
+    for (let attempt = 0; ; attempt++) {
+      const client = await this.pool.connect();
+      const state: { broken?: Error } = {};
+      // A checked-out client whose socket dies between statements emits 'error' on itself (the pool only
+      // listens to idle clients); unhandled, that would crash the process.
+      // https://node-postgres.com/apis/pool#releasing-clients
+      const onError = (err: Error) => {
+        state.broken = err;
+      };
+      client.on('error', onError);
+      try {
+        await client.query(begin);
+        return { client, state, onError };
+      } catch (err) {
+        client.off('error', onError);
+        client.release(err as Error);
+        // Only a lost connection is worth another one (BEGIN fails for nothing else that a retry fixes).
+        if (attempt >= 2 || classifyPg(err) !== 'retry') throw err;
+      }
+    }
+  }
+
   private async inTransaction<T>(begin: string, fn: (client: pg.PoolClient) => Promise<T>): Promise<T> {
-    const client = await this.pool.connect();
-    let broken: Error | undefined;
-    // A checked-out client whose socket dies between statements emits 'error' on itself (the pool only
-    // listens to idle clients); unhandled, that would crash the process.
-    // https://node-postgres.com/apis/pool#releasing-clients
-    const onError = (err: Error) => {
-      broken = err;
-    };
-    client.on('error', onError);
+    const { client, state, onError } = await this.begin(begin);
     try {
-      await client.query(begin);
       const result = await fn(client);
       await client.query('COMMIT');
       return result;
     } catch (err) {
       // A failed ROLLBACK means the connection is unusable: release(err) destroys it.
-      await client.query('ROLLBACK').catch((e: Error) => (broken = e));
+      await client.query('ROLLBACK').catch((e: Error) => (state.broken = e));
       throw err;
     } finally {
       client.off('error', onError);
-      client.release(broken);
+      client.release(state.broken);
     }
   }
 

@@ -20,6 +20,7 @@ import type { JsonValue } from '../../../lib/exact-json.js';
 import type { ColumnInfo, TableInfo, TargetSchema } from '../../types.js';
 import { chunk, type RowGroup } from '../shared/payload.js';
 import type { SqlStatement, WriteLimits } from '../shared/statement.js';
+import { OID } from '../../pg-arrays.js';
 import { pgParam } from './values.js';
 
 /** PostgreSQL's limit on bind parameters in one statement (a 16-bit count in the protocol). */
@@ -46,6 +47,20 @@ export function castType(type: string): string {
 
 const arrayOf = (type: string) => `${castType(type)}[]`;
 
+/** Element OIDs of the cast types whose arrays can go in binary form (pg-arrays.ts binaryArrayOf). */
+const BINARY_ELEMENT: Readonly<Record<string, number>> = {
+  bigint: OID.int8,
+  integer: OID.int4,
+  smallint: OID.int2,
+  boolean: OID.bool,
+  text: OID.text,
+  'character varying': OID.varchar,
+  bpchar: OID.bpchar,
+};
+
+/** The element OID for an array parameter of column `c`, when it may be sent in binary. */
+export const binaryElementOid = (c: ColumnInfo): number | undefined => BINARY_ELEMENT[castType(c.type)];
+
 /** Whether every column can be passed as one array parameter and unnested. */
 export const canUnnest = (columns: readonly ColumnInfo[]): boolean => columns.every((c) => c.class !== 'array');
 
@@ -64,11 +79,13 @@ export function renderUpsert(schema: TargetSchema, table: TableInfo, group: RowG
   if (canUnnest(cols)) {
     const sql = `${head}SELECT * FROM unnest(${cols.map((c, i) => `$${i + 1}::${arrayOf(c.type)}`).join(', ')})\n${tail}`;
     const name = statementName(sql);
+    const arrayElementOids = cols.map(binaryElementOid);
     return chunk(group.rows, limits.maxRowsPerStatement).map((rows) => ({
       sql,
       name,
       rows: rows.length,
       params: cols.map((c, i) => rows.map((r) => pgParam(c, r[i]))),
+      arrayElementOids,
     }));
   }
   const perStatement = Math.min(limits.maxRowsPerStatement, Math.floor(PG_MAX_PARAMS / cols.length));
@@ -102,11 +119,13 @@ export function renderDelete(
             .join(', ')}))`;
     const sql = head + predicate;
     const name = statementName(sql);
+    const arrayElementOids = keyColumns.map(binaryElementOid);
     return chunk(keys, limits.maxRowsPerStatement).map((rows) => ({
       sql,
       name,
       rows: rows.length,
       params: keyColumns.map((c, i) => rows.map((r) => pgParam(c, r[i]))),
+      arrayElementOids,
     }));
   }
   const perStatement = Math.min(limits.maxRowsPerStatement, Math.floor(PG_MAX_PARAMS / keyColumns.length));

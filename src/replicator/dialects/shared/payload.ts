@@ -5,7 +5,7 @@
  * key folded into one row, and rows grouped by the set of columns they carry so that a column absent
  * from a payload is never overwritten with NULL. No SQL and no driver here.
  */
-import { JsonNumber, parseExactJson, stringifyExact, type JsonValue } from '../../../lib/exact-json.js';
+import { forEachMemberExact, JsonNumber, parseExactJson, stringifyExact, type JsonValue } from '../../../lib/exact-json.js';
 import { TargetSchemaError, type ColumnInfo, type TableInfo } from '../../types.js';
 
 /** Rows that carry the same columns: one statement shape. */
@@ -79,17 +79,27 @@ export function parseRowImage(table: TableInfo, text: string): Record<string, Js
  * Shapes upsert payloads. Later images of the same key are merged field by field onto earlier ones
  * (a sparse image updates only the fields it carries), so every key appears once: PostgreSQL's
  * ON CONFLICT and Oracle's MERGE both reject a second change of one row in one statement.
+ *
+ * Each image is parsed member by member straight into a slot per target column (no intermediate
+ * object, map or per-row sort): this runs for every applied row and was the engine's largest cost
+ * after the database drivers.
  */
 export function shapeUpserts(table: TableInfo, payloads: readonly string[]): RowGroup[] {
   const pk = requirePrimaryKey(table);
   const matcher = new ColumnMatcher(table);
+  const width = table.columns.length;
   const position = new Map(table.columns.map((c, i) => [c, i]));
-  const byKey = new Map<string, Map<ColumnInfo, JsonValue>>();
+  const pkPositions = pk.map((c) => position.get(c)!);
+  // Payload property name -> column position (-1: a generated column, skipped); names repeat on every
+  // row, so each is matched once.
+  const slotOf = new Map<string, number>();
+  const byKey = new Map<string, (JsonValue | undefined)[]>();
 
-  for (const text of payloads) {
-    const image = parseRowImage(table, text);
-    const values = new Map<ColumnInfo, JsonValue>();
-    for (const [name, value] of Object.entries(image)) {
+  // One callback for all rows (a closure per row would be garbage per row), filling `values`.
+  let values: (JsonValue | undefined)[] = [];
+  const member = (name: string, value: JsonValue) => {
+    let slot = slotOf.get(name);
+    if (slot === undefined) {
       const col = matcher.find(name);
       if (!col) {
         throw new TargetSchemaError(
@@ -98,36 +108,65 @@ export function shapeUpserts(table: TableInfo, payloads: readonly string[]): Row
           name,
         );
       }
-      if (col.generated) continue;
-      values.set(col, value);
+      slot = col.generated ? -1 : position.get(col)!;
+      slotOf.set(name, slot);
     }
-    for (const c of pk) {
-      const v = values.get(c);
+    if (slot >= 0) values[slot] = value;
+  };
+
+  for (const text of payloads) {
+    values = new Array<JsonValue | undefined>(width);
+    let object: boolean;
+    try {
+      object = forEachMemberExact(text, member);
+    } catch (err) {
+      if (err instanceof TargetSchemaError) throw err;
+      throw new TargetSchemaError(`row image for ${table.name} is not valid JSON: ${(err as Error).message}`, table.name);
+    }
+    if (!object) throw new TargetSchemaError(`row image for ${table.name} is not a JSON object`, table.name);
+    for (const i of pkPositions) {
+      const v = values[i];
       if (v === undefined || v === null) {
-        throw new TargetSchemaError(
-          `upsert into ${table.name}: the row image has no value for primary-key column "${c.name}"`,
-          table.name,
-          c.name,
-        );
+        const c = table.columns[i]!;
+        throw new TargetSchemaError(`upsert into ${table.name}: the row image has no value for primary-key column "${c.name}"`, table.name, c.name);
       }
     }
-    const key = pk.map((c) => stringifyExact(values.get(c)!)).join('\u0000');
+    const key = pkPositions.length === 1 ? stringifyExact(values[pkPositions[0]!]!) : pkPositions.map((i) => stringifyExact(values[i]!)).join('\u0000');
     const prior = byKey.get(key);
-    if (prior) for (const [c, v] of values) prior.set(c, v);
-    else byKey.set(key, values);
+    if (prior) {
+      for (let i = 0; i < width; i++) if (values[i] !== undefined) prior[i] = values[i];
+    } else byKey.set(key, values);
   }
 
-  const groups = new Map<string, { columns: ColumnInfo[]; rows: JsonValue[][] }>();
-  for (const values of byKey.values()) {
-    const columns = [...values.keys()].sort((a, b) => position.get(a)! - position.get(b)!);
-    const signature = columns.map((c) => position.get(c)).join(',');
-    let g = groups.get(signature);
-    if (!g) groups.set(signature, (g = { columns, rows: [] }));
-    g.rows.push(columns.map((c) => values.get(c)!));
+  // Group rows by the set of columns they carry (one statement shape per set). The set is a bit mask
+  // while the table has at most 30 columns (no string per row), a list of positions beyond that.
+  type Group = { columns: ColumnInfo[]; slots: number[]; rows: JsonValue[][] };
+  const groups = new Map<number | string, Group>();
+  let lastSignature: number | string = -1;
+  let last: Group | undefined;
+  for (const row of byKey.values()) {
+    let signature: number | string = 0;
+    if (width <= 30) {
+      for (let i = 0; i < width; i++) if (row[i] !== undefined) signature |= 1 << i;
+    } else {
+      signature = '';
+      for (let i = 0; i < width; i++) if (row[i] !== undefined) signature += `${i},`;
+    }
+    let g = signature === lastSignature ? last : groups.get(signature);
+    if (!g) {
+      const slots: number[] = [];
+      for (let i = 0; i < width; i++) if (row[i] !== undefined) slots.push(i);
+      groups.set(signature, (g = { columns: slots.map((i) => table.columns[i]!), slots, rows: [] }));
+    }
+    lastSignature = signature;
+    last = g;
+    // Every column present and in table order: the slot array is the row as it is.
+    g.rows.push(g.slots.length === width ? (row as JsonValue[]) : g.slots.map((i) => row[i] as JsonValue));
   }
   const pkSet = new Set(pk);
   return [...groups.values()].map((g) => ({
-    ...g,
+    columns: g.columns,
+    rows: g.rows,
     updateColumns: g.columns.filter((c) => !pkSet.has(c) && c.identity !== 'always'),
   }));
 }

@@ -11,6 +11,11 @@ export interface SqlStatement {
    * per connection (PostgreSQL unnest statements).
    */
   readonly name?: string;
+  /**
+   * PostgreSQL: for each parameter that is an array of element texts, the element type OID when the
+   * driver may send it in binary form instead (see pg-arrays.ts); the texts stay in `params`.
+   */
+  readonly arrayElementOids?: readonly (number | undefined)[];
 }
 
 export interface WriteLimits {

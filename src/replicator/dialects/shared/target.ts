@@ -24,17 +24,31 @@ export function schemaFromSegments(segments: readonly string[], count: 1 | 2, ex
 
 /**
  * Runs statements one after another, checking the signal before each; sums the affected rows that
- * `exec` reports.
+ * `exec` reports. With `encode`, each statement is turned into what `exec` sends (inlined text,
+ * binary parameters) while the target still executes the one before: the drivers send a statement as
+ * soon as they are called on an idle connection, so that CPU work overlaps the round trip instead of
+ * adding to it.
  */
-export async function runStatements<S>(
+export async function runStatements<S, E = S>(
   statements: readonly S[],
-  exec: (s: S) => Promise<number>,
+  exec: (s: E) => Promise<number>,
   signal: AbortSignal | undefined,
+  encode?: (s: S) => E,
 ): Promise<WriteResult> {
+  const prepare = encode ?? ((s: S) => s as unknown as E);
   let rows = 0;
-  for (const s of statements) {
+  let next = statements.length > 0 ? prepare(statements[0] as S) : undefined;
+  for (let i = 0; i < statements.length; i++) {
     signal?.throwIfAborted();
-    rows += await exec(s);
+    const running = exec(next as E);
+    try {
+      next = i + 1 < statements.length ? prepare(statements[i + 1] as S) : undefined;
+    } catch (err) {
+      // Do not leave the statement in flight unobserved.
+      await running.catch(() => undefined);
+      throw err;
+    }
+    rows += await running;
   }
   return { rows, statements: statements.length };
 }

@@ -18,6 +18,8 @@ export function scalarText(v: Exclude<JsonValue, null>): string {
  * MySQL reads exponent strings through a double, which would round large values.
  */
 export function plainDecimal(text: string): string {
+  // Almost every decimal arrives plain: skip the regex (and the trim) for those.
+  if (text.indexOf('e') < 0 && text.indexOf('E') < 0 && text.trim().length === text.length) return text;
   const m = /^([+-]?)(\d*)(?:\.(\d*))?[eE]([+-]?\d+)$/.exec(text.trim());
   if (!m) return text.trim();
   const [, sign, intPart = '', fracPart = '', expText] = m;
