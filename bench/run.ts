@@ -1,8 +1,8 @@
 /**
  * `npm run bench`: measures the embedded replicator engine against issue 6's goals in one run and
- * writes bench/results/latest.json (+ latest.md). Phases run in a fixed order, each with fresh
- * databases and its own engine process; after each one the target is checked row by row against what
- * was sent, and a mismatch fails the run. Everything created is removed again, also on Ctrl-C.
+ * writes bench/results/latest.json and latest.md (latest-mariadb.* for a MariaDB target). Phases run
+ * in a fixed order, each with fresh databases and its own engine process; after each one the target
+ * is checked row by row against what was sent, and a mismatch fails the run. Everything created is removed again, also on Ctrl-C.
  * See bench/README.md for the method behind each figure.
  */
 import { existsSync, mkdirSync, rmSync, writeFileSync } from 'node:fs';
@@ -157,7 +157,7 @@ async function main(options: BenchOptions): Promise<number> {
     const { report } = record(failure);
     const file = path.join(options.resultsDir, 'failed.json');
     writeFileSync(file, `${JSON.stringify(report, null, 2)}\n`);
-    process.stderr.write(`\n*** BENCH FAILED: ${failure.message}\n*** Partial results in ${file}; latest.json was not touched.\n`);
+    process.stderr.write(`\n*** BENCH FAILED: ${failure.message}\n*** Partial results in ${file}; the latest results were not touched.\n`);
     return 1;
   }
 
@@ -171,7 +171,10 @@ async function main(options: BenchOptions): Promise<number> {
   }
   const { lines, report } = record();
   const table = markdownTable(lines);
-  writeFileSync(path.join(options.resultsDir, 'latest.json'), `${JSON.stringify(report, null, 2)}\n`);
+  // One file pair per target, so a MariaDB run does not overwrite the PostgreSQL figures.
+  const base = options.target === 'postgres' ? 'latest' : `latest-${options.target}`;
+  const jsonFile = path.join(options.resultsDir, `${base}.json`);
+  writeFileSync(jsonFile, `${JSON.stringify(report, null, 2)}\n`);
   rmSync(path.join(options.resultsDir, 'failed.json'), { force: true });
   const header =
     `molt-failback bench, ${report.date.slice(0, 10)}, commit ${git.commit.slice(0, 12)}${git.dirty ? ' (dirty)' : ''}; ` +
@@ -179,8 +182,8 @@ async function main(options: BenchOptions): Promise<number> {
     `Node ${versions.node}, PostgreSQL ${versions.postgres}, MariaDB ${versions.mariadb}`;
   const evidence = evidenceMarkdown(results);
   const md = `${header}\n\n${table}\n${warnings.map((w) => `\n> ${w}`).join('')}\n${evidence ? `\n${evidence}\n` : ''}`;
-  writeFileSync(path.join(options.resultsDir, 'latest.md'), md);
-  process.stdout.write(`\n${md}\nWritten: ${path.join(options.resultsDir, 'latest.json')}\n`);
+  writeFileSync(path.join(options.resultsDir, `${base}.md`), md);
+  process.stdout.write(`\n${md}\nWritten: ${jsonFile}\n`);
   return 0;
 }
 
