@@ -115,6 +115,7 @@ export const ENGINE_SETTINGS: readonly EngineSettingDef[] = [
   def('verbose', 'PROCESS', 'number', '-v logs every webhook request (method, path, status, latency, rows, bytes) and apply windows; -vv adds trace detail.', { default: 0, char: 'v' }),
   def('logFormat', 'PROCESS', 'string', 'Log format: fluent (JSON lines, the only format). text is not supported.', { default: 'fluent', options: ['fluent', 'text'] }),
   def('logDestination', 'PROCESS', 'string', 'Append logs to this file instead of stderr.'),
+  def('exitWithPid', 'PROCESS', 'number', 'Stop gracefully, as on SIGTERM, once the process with this pid has exited (checked every second); the sandbox passes its own pid so a killed sandbox leaves no engine behind.', { ours: true }),
   def('testCrashAfterCommit', 'PROCESS', 'boolean', 'TEST ONLY: SIGKILL the process right after a target commit, before the window is marked applied.', {
     envOnly: true,
     default: false,
@@ -194,6 +195,7 @@ export const EngineConfigSchema = z
     verbose: z.number().int().min(0).max(2),
     logFormat: z.enum(['fluent', 'text']),
     logDestination: optionalPath,
+    exitWithPid: positiveInt.optional(),
     testCrashAfterCommit: z.boolean(),
   })
   .superRefine((c, ctx) => {

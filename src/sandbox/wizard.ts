@@ -40,7 +40,8 @@ function sandboxValues(s: WizardSettings): Record<string, unknown> {
     'replicator.metricsAddr': `127.0.0.1:${s.metricsPort}`,
     // Quick to stop, quick to retry a window after a foreign-key wait, and small pools: the embedded
     // databases serve one client at a time anyway.
-    'replicator.extraFlags': ['--gracePeriod', '5s', '--quiescentPeriod', '1s', '--targetMaxPoolSize', '4', '--stagingMaxPoolSize', '8'],
+    // --exitWithPid: an engine must not outlive a sandbox that was killed before it could clean up.
+    'replicator.extraFlags': ['--exitWithPid', String(process.pid), '--gracePeriod', '5s', '--quiescentPeriod', '1s', '--targetMaxPoolSize', '4', '--stagingMaxPoolSize', '8'],
     'forward.metricsUrl': s.forward.metricsUrl,
     'forward.pid': s.forward.pid,
     'forward.quietPeriod': '1s',

@@ -1,7 +1,7 @@
 // Integration tests of the CockroachDB emulator's SQL surface over a real PostgreSQL backend:
 // psql and node-postgres (simple and extended protocol) run emulated and passed-through statements,
 // with CockroachDB's output shapes and error texts. CockroachDB itself cannot run here; the emulator
-// stands in for it (see src/sandbox/crdb/README-section.md).
+// stands in for it (see "The CockroachDB emulator" in README.md).
 import { after, before, test } from 'node:test';
 import assert from 'node:assert/strict';
 import { spawn } from 'node:child_process';

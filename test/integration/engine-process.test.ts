@@ -2,12 +2,12 @@
  * The engine as real processes (`replicator start` from source in a child process): kill -9 between the
  * target commit and the staging mark (test-only hook) then restart converges; two instances share one
  * staging schema (both accept, one applies, the other takes over after kill -9); SIGTERM exits 0 within
- * the grace period, abandoning a window stuck on a target lock; startup failures exit 1 with the reason;
- * --help lists every flag.
+ * the grace period, abandoning a window stuck on a target lock; --exitWithPid stops it when the watched
+ * process dies; startup failures exit 1 with the reason; --help lists every flag.
  */
 import { after, before, test } from 'node:test';
 import assert from 'node:assert/strict';
-import { execFile } from 'node:child_process';
+import { execFile, spawn } from 'node:child_process';
 import { existsSync } from 'node:fs';
 import { promisify } from 'node:util';
 import pg from 'pg';
@@ -167,6 +167,23 @@ test('SIGTERM exits 0 within the grace period, abandoning a window blocked on th
   assert.equal(t?.pendingTotal, 5, 'the window stays staged');
   assert.equal(t?.lease, null, 'lease released');
   assert.deepEqual((await targetRows()).filter((r) => r.v === '7'), [], 'the abandoned transaction was rolled back');
+});
+
+test('--exitWithPid: the engine stops cleanly once the watched process has gone', async () => {
+  const watched = spawn(process.execPath, ['-e', 'setInterval(() => {}, 1000)'], { stdio: 'ignore' });
+  try {
+    const c = start(`${staging.name}.watch`, {}, ['--exitWithPid', String(watched.pid)]);
+    await c.ready;
+    await new Promise((r) => setTimeout(r, 1500));
+    assert.equal(c.child.exitCode, null, 'still running while the watched process lives');
+    watched.kill('SIGKILL');
+    const exit = await c.exited;
+    assert.equal(exit.code, 0, c.output());
+    assert.match(c.output(), /the watched process has exited/);
+    assert.match(c.output(), /Server shutdown complete/);
+  } finally {
+    watched.kill('SIGKILL');
+  }
 });
 
 test('an unreachable target is not fatal: the engine starts, stages, reports unhealthy', async () => {

@@ -156,10 +156,26 @@ export default class ReplicatorStart extends BaseCommand {
       process.on('SIGTERM', onStop);
       process.on('SIGINT', onStop);
       process.on('SIGHUP', () => engine.reloadTokens());
+      if (config.exitWithPid !== undefined) watchProcess(config.exitWithPid, () => onStop('SIGTERM'), log);
     });
     // Anything still holding the event loop (a driver socket blocked on a target lock) must not keep a
     // stopped engine alive; the unref'd timer only fires if something does.
     setTimeout(() => process.exit(ExitCode.OK), 200).unref();
     return { result: { stopped: true } };
   }
+}
+
+/** Calls `onExit` once process `pid` no longer exists (polled: Node has no portable pid watch). */
+function watchProcess(pid: number, onExit: () => void, log: { info: (o: object, msg: string) => void }): void {
+  const timer = setInterval(() => {
+    try {
+      process.kill(pid, 0);
+    } catch (err) {
+      if ((err as NodeJS.ErrnoException).code !== 'ESRCH') return; // EPERM: it exists, as another user
+      clearInterval(timer);
+      log.info({ pid }, '--exitWithPid: the watched process has exited; stopping');
+      onExit();
+    }
+  }, 1000);
+  timer.unref();
 }
