@@ -3,7 +3,8 @@ import { BaseCommand, type CommandOutcome } from '../lib/base-command.js';
 import { parseDuration } from '../lib/config.js';
 import { AppError, ExitCode, renderErrorText } from '../lib/errors.js';
 import { askConfirm } from '../lib/prompt.js';
-import { configFlag, loadFailbackConfig, settingFlags } from '../steps/settings.js';
+import { collectFailbackSettings, configFlag, loadFailbackConfig, settingFlags, stateFileFrom } from '../steps/settings.js';
+import { FileStateStore } from '../steps/state/store.js';
 import { isInteractive, promptIo, sessionLogger, wireAbort } from '../steps/terminal.js';
 import { openSession } from '../steps/session.js';
 import { renderTeardown, runTeardown } from '../steps/teardown-service.js';
@@ -42,7 +43,7 @@ export default class Teardown extends BaseCommand {
         actions: ['Add --yes to confirm that the staging data may be dropped.'],
       });
     }
-    const loaded = await loadFailbackConfig(flags, { interactive, promptIo: promptIo(flags.json) });
+    const loaded = await loadFailbackConfig(withRecordedSubject(flags), { interactive, promptIo: promptIo(flags.json) });
     const abort = wireAbort();
     const session = await openSession(loaded, { interactive, yes: flags.yes, dryRun: false, log: sessionLogger(flags, false), signal: abort.signal });
     const say = (line: string) => (flags.json ? process.stderr : process.stdout).write(`${session.scrub(line)}\n`);
@@ -68,4 +69,20 @@ export default class Teardown extends BaseCommand {
       abort.dispose();
     }
   }
+}
+
+/**
+ * Teardown talks only to CockroachDB (and staging) and to our engine: it needs neither the tables nor
+ * the target. When they are not given, the ones an earlier run recorded stand in for them (the target
+ * only in its redacted form, which is never used to connect), so `teardown` works with just
+ * --crdb-conn and the state file.
+ */
+function withRecordedSubject<F extends Record<string, unknown>>(flags: F): F {
+  const missing = new Set(collectFailbackSettings(flags).missing.map((d) => d.key));
+  if (!missing.has('tables') && !missing.has('target.conn')) return flags;
+  const subject = new FileStateStore(stateFileFrom(flags)).read()?.subject;
+  const filled: Record<string, unknown> = { ...flags };
+  if (missing.has('tables') && subject?.tables?.length) filled.tables = subject.tables.join(',');
+  if (missing.has('target.conn') && subject?.target) filled['target-conn'] = subject.target;
+  return filled as F;
 }
