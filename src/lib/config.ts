@@ -7,6 +7,7 @@
 import { readFileSync, existsSync } from 'node:fs';
 import { resolve } from 'node:path';
 import { z } from 'zod';
+import { parseConn } from './conn.js';
 import { AppError, ExitCode } from './errors.js';
 
 export type SettingKind = 'string' | 'number' | 'boolean' | 'list' | 'json';
@@ -322,3 +323,13 @@ export const durationString = z.string().refine((s) => {
     return false;
   }
 }, 'must be a duration such as 250ms, 10s or 1m30s');
+
+/** zod type for a connection string that parseConn accepts; its message never echoes the value. */
+export const connString = (setting: string) =>
+  z.string().min(1).superRefine((v, ctx) => {
+    try {
+      parseConn(v, setting);
+    } catch (err) {
+      ctx.addIssue({ code: 'custom', message: (err as Error).message });
+    }
+  });

@@ -6,7 +6,7 @@
  * Connection strings are secrets: nothing here ever echoes them.
  */
 import { z } from 'zod';
-import { durationString, parseDuration, loadConfig, type SettingDef, type CollectOptions } from '../lib/config.js';
+import { connString, durationString, parseDuration, loadConfig, type SettingDef, type CollectOptions } from '../lib/config.js';
 import { parseConn, parseHostPort } from '../lib/conn.js';
 
 /** MOLT_FAILBACK_REPLICATOR_<UPPER_SNAKE_NAME> for a camelCase setting name. */
@@ -121,15 +121,6 @@ export const ENGINE_SETTINGS: readonly EngineSettingDef[] = [
     default: false,
   }),
 ];
-
-const connString = (setting: string) =>
-  z.string().min(1).superRefine((v, ctx) => {
-    try {
-      parseConn(v, setting);
-    } catch (err) {
-      ctx.addIssue({ code: 'custom', message: (err as Error).message });
-    }
-  });
 
 const optionalPath = z.string().min(1).optional();
 const positiveInt = z.number().int().positive();

@@ -19,6 +19,7 @@ export interface FlowSample {
 }
 
 export interface FlowSummary {
+  /** Rows the engine applied to the target (upserts + deletes, after collapsing) from the start of the workload. */
   readonly rowsApplied: number;
   readonly meanRowsPerSecond: number;
   readonly peakRowsPerSecond: number;

@@ -4,6 +4,7 @@
  * and where the time went. It never holds a password (connection strings are redacted).
  */
 import type { StepOutcome } from '../steps/runner.js';
+import type { FlowSummary } from './flow.js';
 import type { TransactionKind } from './transactions.js';
 
 export interface TableResult {
@@ -46,14 +47,7 @@ export interface SandboxResult {
     readonly durationMs: number;
     readonly transactionsPerSecond: number;
   };
-  readonly replication: {
-    /** Rows the engine applied to the target (upserts + deletes, after collapsing) from the start of the workload. */
-    readonly rowsApplied: number;
-    readonly meanRowsPerSecond: number;
-    readonly peakRowsPerSecond: number;
-    readonly maxLagSeconds: number;
-    readonly webhookRequests: number;
-    readonly webhookErrors: number;
+  readonly replication: FlowSummary & {
     /** cluster_logical_timestamp() taken after the workload stopped; the engine applied up to it. */
     readonly caughtUpTo: string;
     readonly catchUpMs: number;

@@ -4,17 +4,7 @@
  * are marked so that plans, errors and the state file never show them.
  */
 import { z } from 'zod';
-import { durationString, type SettingDef } from '../lib/config.js';
-import { parseConn } from '../lib/conn.js';
-
-const connString = (setting: string) =>
-  z.string().min(1).superRefine((v, ctx) => {
-    try {
-      parseConn(v, setting);
-    } catch (err) {
-      ctx.addIssue({ code: 'custom', message: (err as Error).message });
-    }
-  });
+import { connString, durationString, type SettingDef } from '../lib/config.js';
 
 export const STEP_IDS = [
   'preflight',

@@ -6,6 +6,7 @@
 import { JsonNumber, parseExactJson, type JsonValue } from '../../../lib/exact-json.js';
 import type { ColumnClass } from '../../types.js';
 import { canonicalTime, formatDate, formatDateTime, parseDateTime, toUtc } from './timestamps.js';
+import { movePoint } from './values.js';
 
 const DECIMAL = /^([+-]?)(\d*)(?:\.(\d*))?(?:[eE]([+-]?\d+))?$/;
 
@@ -21,18 +22,9 @@ export function canonicalDecimal(text: string): string {
   const sign = m[1] === '-' ? '-' : '';
   const intPart = m[2] ?? '';
   const fracPart = m[3] ?? '';
-  const exp = m[4] === undefined ? 0 : Number(m[4]);
-  let digits = intPart + fracPart;
-  // Position of the decimal point counted from the left of `digits`.
-  let point = intPart.length + exp;
-  if (point < 0) {
-    digits = '0'.repeat(-point) + digits;
-    point = 0;
-  } else if (point > digits.length) {
-    digits += '0'.repeat(point - digits.length);
-  }
-  const whole = digits.slice(0, point).replace(/^0+/, '') || '0';
-  const frac = digits.slice(point).replace(/0+$/, '');
+  const moved = movePoint(intPart, fracPart, m[4] === undefined ? 0 : Number(m[4]));
+  const whole = moved.whole.replace(/^0+/, '') || '0';
+  const frac = moved.frac.replace(/0+$/, '');
   const out = frac ? `${whole}.${frac}` : whole;
   return out === '0' ? '0' : sign + out;
 }

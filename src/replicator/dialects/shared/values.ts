@@ -14,6 +14,23 @@ export function scalarText(v: Exclude<JsonValue, null>): string {
 }
 
 /**
+ * The digits of `int.frac × 10^exp` split at the decimal point, padded with zeros where the point
+ * moves past them ("1", "5", 2 -> "150" and ""); leading and trailing zeros are left to the caller.
+ */
+export function movePoint(intPart: string, fracPart: string, exp: number): { whole: string; frac: string } {
+  let digits = intPart + fracPart;
+  // Position of the decimal point counted from the left of `digits`.
+  let point = intPart.length + exp;
+  if (point < 0) {
+    digits = '0'.repeat(-point) + digits;
+    point = 0;
+  } else if (point > digits.length) {
+    digits += '0'.repeat(point - digits.length);
+  }
+  return { whole: digits.slice(0, point), frac: digits.slice(point) };
+}
+
+/**
  * A decimal without exponent, digits kept as sent ("125.50" stays "125.50", "4E+2" becomes "400"):
  * MySQL reads exponent strings through a double, which would round large values.
  */
@@ -23,17 +40,9 @@ export function plainDecimal(text: string): string {
   const m = /^([+-]?)(\d*)(?:\.(\d*))?[eE]([+-]?\d+)$/.exec(text.trim());
   if (!m) return text.trim();
   const [, sign, intPart = '', fracPart = '', expText] = m;
-  const exp = Number(expText);
-  let digits = intPart + fracPart;
-  let point = intPart.length + exp;
-  if (point < 0) {
-    digits = '0'.repeat(-point) + digits;
-    point = 0;
-  } else if (point > digits.length) {
-    digits += '0'.repeat(point - digits.length);
-  }
-  const whole = digits.slice(0, point).replace(/^0+(?=\d)/, '') || '0';
-  const frac = digits.slice(point);
+  const moved = movePoint(intPart, fracPart, Number(expText));
+  const whole = moved.whole.replace(/^0+(?=\d)/, '') || '0';
+  const frac = moved.frac;
   return `${sign === '-' ? '-' : ''}${whole}${frac ? `.${frac}` : ''}`;
 }
 
