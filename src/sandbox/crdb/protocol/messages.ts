@@ -262,7 +262,8 @@ export function readStartup(body: Buffer): { code: number; params: Map<string, s
   const code = r.int32();
   const params = new Map<string, string>();
   if (code === CANCEL_REQUEST) return { code, params, pid: r.int32(), secret: r.int32() };
-  if (code === PROTOCOL_V3) {
+  // Any 3.x carries parameters; the session answers minors above 3.0 with NegotiateProtocolVersion.
+  if (code >> 16 === 3) {
     while (!r.done) {
       const k = r.cstring();
       if (k === '') break;
