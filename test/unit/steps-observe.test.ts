@@ -64,16 +64,17 @@ describe('process control', () => {
   });
 
   it('never escalates to SIGKILL on its own', async () => {
-    const child = spawn(process.execPath, ['-e', "process.on('SIGTERM', () => {}); setInterval(() => {}, 1000)"], { stdio: 'ignore' });
-    await new Promise((r) => child.once('spawn', r));
-    await abortableSleep(300);
+    // The child says when its SIGTERM handler is in place: a fixed sleep lost that race on a loaded machine.
+    const child = spawn(process.execPath, ['-e', "process.on('SIGTERM', () => {}); setInterval(() => {}, 1000); console.log('ready')"], { stdio: ['ignore', 'pipe', 'ignore'] });
+    const exited = new Promise((r) => child.once('exit', r));
+    await new Promise((r) => child.stdout.once('data', r));
     try {
       const out = await stopEngine(services, child.pid as number, 600);
       assert.equal(out.outcome, 'still-running');
       assert.equal(services.processes.isAlive(child.pid as number), true);
     } finally {
       child.kill('SIGKILL');
-      await new Promise((r) => child.once('exit', r));
+      await exited;
     }
     assert.equal(services.processes.isAlive(child.pid as number), false, 'an exited child is not alive');
   });
