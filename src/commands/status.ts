@@ -1,12 +1,11 @@
 import { Flags } from '@oclif/core';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { BaseCommand, type CommandOutcome } from '../lib/base-command.js';
-import { parseDuration } from '../lib/config.js';
-import { AppError, ExitCode } from '../lib/errors.js';
+import { getPath, type CollectedSettings } from '../lib/config.js';
 import { parseConn } from '../lib/conn.js';
 import { RUNBOOK } from '../steps/index.js';
 import { nextActions } from '../steps/observe.js';
-import { collectFailbackSettings, configFlag, settingFlags, stateFileFrom } from '../steps/settings.js';
+import { collectFailbackSettings, configFlag, durationFlag, settingFlags, stateFileOf } from '../steps/settings.js';
 import { sessionLogger } from '../steps/terminal.js';
 import { liveChangefeed, liveEngine, recordedEngine, recordedJobId, renderStatus, stepStatuses, type StatusReport } from '../steps/status-report.js';
 import { FileStateStore } from '../steps/state/store.js';
@@ -28,13 +27,9 @@ export default class Status extends BaseCommand {
 
   protected async execute(): Promise<CommandOutcome> {
     const { flags } = await this.parse(Status);
-    let intervalMs: number;
-    try {
-      intervalMs = parseDuration(flags.interval);
-    } catch (err) {
-      throw new AppError('BAD_INTERVAL', `--interval: ${(err as Error).message}`, { exitCode: ExitCode.USAGE });
-    }
-    const stateFile = stateFileFrom(flags);
+    const intervalMs = durationFlag('interval', flags.interval, 'BAD_INTERVAL');
+    const collected = collectFailbackSettings(flags);
+    const stateFile = stateFileOf(collected);
     const state = new FileStateStore(stateFile).read();
     const report: StatusReport = {
       stateFile,
@@ -48,7 +43,7 @@ export default class Status extends BaseCommand {
     const engine = recordedEngine(state);
     if (jobId || engine) {
       const { PgSession, UndiciHttp } = await import('../steps/services-impl.js');
-      const { conn, problem } = crdbConn(flags);
+      const { conn, problem } = crdbConn(collected);
       const log = sessionLogger({ ...flags, 'log-level': flags['log-level'] ?? 'error' }, false);
       const session = conn ? new PgSession(conn, 'CockroachDB', log, 'crdb.conn (--crdb-conn)') : undefined;
       const live = { crdb: session ? async () => session : undefined, crdbProblem: problem, http: new UndiciHttp(), intervalMs, sleep: (ms: number) => sleep(ms), now: () => Date.now() };
@@ -65,8 +60,8 @@ export default class Status extends BaseCommand {
 }
 
 /** The CockroachDB connection if one is configured and parses; status works without it. */
-function crdbConn(flags: Record<string, unknown>): { conn?: string; problem?: string } {
-  const v = (collectFailbackSettings(flags).values.crdb as { conn?: unknown } | undefined)?.conn;
+function crdbConn(collected: CollectedSettings): { conn?: string; problem?: string } {
+  const v = getPath(collected.values, 'crdb.conn');
   if (typeof v !== 'string') return {};
   try {
     parseConn(v, 'crdb.conn');

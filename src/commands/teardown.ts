@@ -1,9 +1,9 @@
 import { Flags } from '@oclif/core';
 import { BaseCommand, type CommandOutcome } from '../lib/base-command.js';
-import { parseDuration } from '../lib/config.js';
+import { applyValue, type CollectedSettings } from '../lib/config.js';
 import { AppError, ExitCode, renderErrorText } from '../lib/errors.js';
 import { askConfirm } from '../lib/prompt.js';
-import { collectFailbackSettings, configFlag, loadFailbackConfig, settingFlags, stateFileFrom } from '../steps/settings.js';
+import { collectFailbackSettings, configFlag, durationFlag, finishFailbackConfig, settingFlags, stateFileOf } from '../steps/settings.js';
 import { FileStateStore } from '../steps/state/store.js';
 import { isInteractive, promptIo, sessionLogger, wireAbort } from '../steps/terminal.js';
 import { openSession } from '../steps/session.js';
@@ -29,12 +29,7 @@ export default class Teardown extends BaseCommand {
 
   protected async execute(): Promise<CommandOutcome> {
     const { flags } = await this.parse(Teardown);
-    let graceMs: number;
-    try {
-      graceMs = parseDuration(flags.grace);
-    } catch (err) {
-      throw new AppError('BAD_GRACE', `--grace: ${(err as Error).message}`, { exitCode: ExitCode.USAGE });
-    }
+    const graceMs = durationFlag('grace', flags.grace, 'BAD_GRACE');
     const interactive = isInteractive();
     // Refuse before touching anything, rather than after the changefeed and engine are already stopped.
     if (flags['purge-staging'] && !flags.yes && !interactive) {
@@ -43,7 +38,9 @@ export default class Teardown extends BaseCommand {
         actions: ['Add --yes to confirm that the staging data may be dropped.'],
       });
     }
-    const loaded = await loadFailbackConfig(withRecordedSubject(flags), { interactive, promptIo: promptIo(flags.json) });
+    const collected = collectFailbackSettings(flags);
+    fillFromRecordedSubject(collected);
+    const loaded = await finishFailbackConfig(collected, { interactive, promptIo: promptIo(flags.json) });
     const abort = wireAbort();
     const session = await openSession(loaded, { interactive, yes: flags.yes, dryRun: false, log: sessionLogger(flags, false), signal: abort.signal });
     const say = (line: string) => (flags.json ? process.stderr : process.stdout).write(`${session.scrub(line)}\n`);
@@ -75,14 +72,15 @@ export default class Teardown extends BaseCommand {
  * Teardown talks only to CockroachDB (and staging) and to our engine: it needs neither the tables nor
  * the target. When they are not given, the ones an earlier run recorded stand in for them (the target
  * only in its redacted form, which is never used to connect), so `teardown` works with just
- * --crdb-conn and the state file.
+ * --crdb-conn and the state file. Their source is the state file, so a problem with them names it.
  */
-function withRecordedSubject<F extends Record<string, unknown>>(flags: F): F {
-  const missing = new Set(collectFailbackSettings(flags).missing.map((d) => d.key));
-  if (!missing.has('tables') && !missing.has('target.conn')) return flags;
-  const subject = new FileStateStore(stateFileFrom(flags)).read()?.subject;
-  const filled: Record<string, unknown> = { ...flags };
-  if (missing.has('tables') && subject?.tables?.length) filled.tables = subject.tables.join(',');
-  if (missing.has('target.conn') && subject?.target) filled['target-conn'] = subject.target;
-  return filled as F;
+function fillFromRecordedSubject(collected: CollectedSettings): void {
+  const tables = collected.missing.find((d) => d.key === 'tables');
+  const target = collected.missing.find((d) => d.key === 'target.conn');
+  if (!tables && !target) return;
+  const stateFile = stateFileOf(collected);
+  const subject = new FileStateStore(stateFile).read()?.subject;
+  const source = { kind: 'state', path: stateFile } as const;
+  if (tables && subject?.tables?.length) applyValue(collected, tables, [...subject.tables], source);
+  if (target && subject?.target) applyValue(collected, target, subject.target, source);
 }

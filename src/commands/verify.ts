@@ -1,22 +1,13 @@
 import { Flags } from '@oclif/core';
 import { BaseCommand, type CommandOutcome } from '../lib/base-command.js';
-import { parseDuration } from '../lib/config.js';
 import { AppError, ExitCode } from '../lib/errors.js';
-import { configFlag, loadFailbackConfig, settingFlags } from '../steps/settings.js';
+import { configFlag, durationFlag, loadFailbackConfig, settingFlags } from '../steps/settings.js';
 import { isInteractive } from '../steps/terminal.js';
 import { renderReport, verifyTables, VERIFY_DEFAULTS, type VerifyProgress } from '../verify/index.js';
 
 // The settings verify shares with `run`: same flags, environment variables, config file and prompts.
 const SHARED_FLAGS = ['crdb-conn', 'target-conn', 'target-schema', 'tables'];
 const sharedFlags = Object.fromEntries(Object.entries(settingFlags()).filter(([name]) => SHARED_FLAGS.includes(name)));
-
-function duration(flag: string, text: string): number {
-  try {
-    return parseDuration(text);
-  } catch (err) {
-    throw new AppError('CONFIG_INVALID', `--${flag}: ${(err as Error).message}.`, { exitCode: ExitCode.USAGE });
-  }
-}
 
 export default class Verify extends BaseCommand {
   static override summary = 'Compare tables between CockroachDB and the failback target, row by row.';
@@ -47,8 +38,8 @@ export default class Verify extends BaseCommand {
   protected async execute(): Promise<CommandOutcome> {
     const { flags } = await this.parse(Verify);
     // Bad durations fail before any prompt for a missing setting.
-    const recheckIntervalMs = duration('recheck-interval', flags['recheck-interval']);
-    const settleTimeoutMs = duration('settle-timeout', flags['settle-timeout']);
+    const recheckIntervalMs = durationFlag('recheck-interval', flags['recheck-interval']);
+    const settleTimeoutMs = durationFlag('settle-timeout', flags['settle-timeout']);
     // --table narrows the run's configured tables; it counts as the tables setting (and satisfies it).
     const { config } = await loadFailbackConfig(flags.table?.length ? { ...flags, tables: flags.table } : flags, { interactive: isInteractive() });
 

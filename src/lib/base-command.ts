@@ -73,6 +73,8 @@ export abstract class BaseCommand extends Command {
       code = outcome.exitCode ?? ExitCode.OK;
     } catch (err) {
       if (isOclifExit(err)) throw err;
+      // Loaded only on this path: commands that never prompt (the engine) should not load inquirer.
+      const { isPromptExit } = await import('./prompt.js');
       const appErr = isPromptExit(err)
         ? new AppError('INTERRUPTED', 'Interrupted at a prompt; nothing after it was done.', {
             exitCode: ExitCode.INTERRUPTED,
@@ -90,11 +92,6 @@ export abstract class BaseCommand extends Command {
 /** bigint values (HLC nanos, job ids) are printed as strings in JSON output. */
 export function jsonReplacer(_key: string, value: unknown): unknown {
   return typeof value === 'bigint' ? value.toString() : value;
-}
-
-/** Ctrl-C at an inquirer prompt arrives as ExitPromptError (raw mode turns it into a keypress, not SIGINT). */
-function isPromptExit(err: unknown): boolean {
-  return err instanceof Error && err.name === 'ExitPromptError';
 }
 
 function isOclifExit(err: unknown): boolean {

@@ -41,6 +41,8 @@ export type SettingSource =
   | { kind: 'env'; name: string }
   | { kind: 'file'; path: string }
   | { kind: 'prompt' }
+  /** Recorded by an earlier run in the state file at `path`. */
+  | { kind: 'state'; path: string }
   | { kind: 'default' };
 
 export interface CollectedSettings {
@@ -76,6 +78,8 @@ export function describeSource(def: SettingDef, src: SettingSource | undefined):
       return `"${def.key}" in ${src.path}`;
     case 'prompt':
       return 'your answer';
+    case 'state':
+      return `the value recorded in ${src.path}`;
     case 'default':
       return 'the default';
     default:
@@ -219,12 +223,15 @@ export function collectSettings(defs: readonly SettingDef[], options: CollectOpt
   return { values, sources, missing, problems };
 }
 
-/** Records an answer given at a prompt. */
-export function applyAnswer(collected: CollectedSettings, def: SettingDef, value: unknown): void {
+/** Fills in a value from a source other than flags, env, file or defaults; it is no longer missing. */
+export function applyValue(collected: CollectedSettings, def: SettingDef, value: unknown, source: SettingSource): void {
   setPath(collected.values, def.key, value);
-  collected.sources[def.key] = { kind: 'prompt' };
+  collected.sources[def.key] = source;
   collected.missing = collected.missing.filter((d) => d.key !== def.key);
 }
+
+/** Records an answer given at a prompt. */
+export const applyAnswer = (collected: CollectedSettings, def: SettingDef, value: unknown): void => applyValue(collected, def, value, { kind: 'prompt' });
 
 function deepFreeze<T>(o: T): T {
   if (o !== null && typeof o === 'object' && !Object.isFrozen(o)) {

@@ -1,7 +1,7 @@
 /**
  * A JSON parser that never rounds: numbers are kept as their decimal text (JsonNumber), so INT8 values
- * above 2^53 and DECIMALs survive. It can also hand back the raw source text of any value, which the
- * webhook sink stages verbatim. Strict RFC 8259 syntax; errors name the offset.
+ * above 2^53 and DECIMALs survive. Strict RFC 8259 syntax; errors name the offset. (The webhook sink
+ * finds the raw text of row images with its own scanner, replicator/sink/scan.ts.)
  */
 
 export class JsonNumber {
@@ -11,10 +11,6 @@ export class JsonNumber {
   }
   toJSON(): string {
     return this.text;
-  }
-  /** True when the value is an integer literal (no fraction or exponent). */
-  get isInteger(): boolean {
-    return /^-?\d+$/.test(this.text);
   }
 }
 
@@ -29,13 +25,6 @@ export class JsonSyntaxError extends Error {
     super(`${message} at offset ${offset}`);
     this.name = 'JsonSyntaxError';
   }
-}
-
-/** A parsed value plus the [start, end) offsets of its source text. */
-export interface RawSpan {
-  value: JsonValue;
-  start: number;
-  end: number;
 }
 
 class Parser {
@@ -318,47 +307,6 @@ export function parseExactJson(text: string): JsonValue {
   const v = p.value();
   p.end();
   return v;
-}
-
-/**
- * Parses a JSON object and returns, for each top-level key, its value and source span, so callers can
- * keep the raw text of large members (e.g. `after`) without re-serialising it.
- */
-export function parseObjectSpans(text: string, from = 0, to = text.length): Map<string, RawSpan> {
-  const p = new Parser(text.slice(0, to));
-  p.pos = from;
-  p.ws();
-  if (p.text[p.pos] !== '{') p.fail('expected a JSON object');
-  p.pos++;
-  const out = new Map<string, RawSpan>();
-  p.ws();
-  if (p.text[p.pos] === '}') {
-    p.pos++;
-    return out;
-  }
-  for (;;) {
-    p.ws();
-    if (p.text[p.pos] !== '"') p.fail('expected a string key');
-    const key = p.string();
-    p.ws();
-    if (p.text[p.pos] !== ':') p.fail('expected :');
-    p.pos++;
-    p.ws();
-    const start = p.pos;
-    const value = p.value();
-    out.set(key, { value, start, end: p.pos });
-    p.ws();
-    const c = p.text[p.pos];
-    if (c === ',') {
-      p.pos++;
-      continue;
-    }
-    if (c === '}') {
-      p.pos++;
-      return out;
-    }
-    p.fail('expected , or }');
-  }
 }
 
 /** Serialises a JsonValue back to compact JSON, numbers verbatim. */

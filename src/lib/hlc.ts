@@ -92,16 +92,8 @@ export function compareHlc(a: Hlc, b: Hlc): number {
   return a.logical - b.logical;
 }
 
-export const maxHlc = (a: Hlc, b: Hlc): Hlc => (compareHlc(a, b) >= 0 ? a : b);
-
 /** Wall time in seconds as a float (for gauges such as target_applied_timestamp_seconds). */
 export const hlcSeconds = (h: Hlc): number => Number(h.nanos) / 1e9;
 
 /** Wall time as a Date (millisecond precision). */
 export const hlcDate = (h: Hlc): Date => new Date(Number(h.nanos / 1_000_000n));
-
-/** The HLC for a wall-clock time in milliseconds (logical 0). */
-export const hlcFromMillis = (ms: number): Hlc => ({ nanos: BigInt(Math.floor(ms)) * 1_000_000n, logical: 0 });
-
-/** The next representable timestamp (logical + 1), for half-open ranges. */
-export const nextHlc = (h: Hlc): Hlc => ({ nanos: h.nanos, logical: h.logical + 1 });

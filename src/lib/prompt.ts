@@ -19,6 +19,11 @@ function ensureTerminal(io: PromptIo): void {
   }
 }
 
+/** Ctrl-C at a prompt (ExitPromptError: raw mode makes it a keypress, not SIGINT) or an aborted prompt (AbortPromptError). */
+export function isPromptExit(err: unknown): boolean {
+  return err instanceof Error && (err.name === 'ExitPromptError' || err.name === 'AbortPromptError');
+}
+
 const ctx = (io: PromptIo) => (io.input || io.output ? { input: io.input as NodeJS.ReadableStream, output: io.output as NodeJS.WritableStream } : undefined);
 
 export async function askSecret(message: string, io: PromptIo = {}): Promise<string> {

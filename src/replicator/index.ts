@@ -11,6 +11,7 @@ import { randomBytes } from 'node:crypto';
 import { chmodSync, readFileSync, renameSync, writeFileSync } from 'node:fs';
 import { Registry } from 'prom-client';
 import { AppError, ExitCode } from '../lib/errors.js';
+import { withTimeout } from '../lib/concurrency.js';
 import { formatHlc, hlcDate, type Hlc } from '../lib/hlc.js';
 import { redactConn, redactText } from '../lib/conn.js';
 import type { Logger } from '../lib/log.js';
@@ -77,16 +78,6 @@ export function engineVersion(): string {
     }
   }
   return cachedVersion;
-}
-
-function withTimeout<T>(p: Promise<T>, ms: number, what: string): Promise<T> {
-  let timer: NodeJS.Timeout | undefined;
-  return Promise.race([
-    p,
-    new Promise<T>((_, reject) => {
-      timer = setTimeout(() => reject(new Error(`${what} did not answer within ${ms} ms`)), ms);
-    }),
-  ]).finally(() => clearTimeout(timer));
 }
 
 /** Waits for p at most ms (never rejects). */

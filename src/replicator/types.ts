@@ -18,6 +18,9 @@ export interface TargetSchema {
   readonly key: string;
 }
 
+/** The schema for messages: each part double-quoted as spelled in the path, e.g. "db"."public". */
+export const quoteSchema = (s: TargetSchema): string => s.parts.map((p) => `"${p}"`).join('.');
+
 /** One row change as received from the changefeed. Raw JSON text is kept exactly as sent. */
 export interface Mutation {
   /** Table name from `topic` (qualification stripped), as sent. */

@@ -8,16 +8,25 @@
 import pg from 'pg';
 import { compareHlc, parseHlc, type Hlc } from '../lib/hlc.js';
 import { AppError, ExitCode } from '../lib/errors.js';
+import { clusterLogicalTimestamp } from '../steps/lib/crdb.js';
 import { engineDiag } from '../steps/observe.js';
+import { abortableSleep } from '../steps/services-impl.js';
+import type { SqlSession } from '../steps/services.js';
 
 /** SELECT cluster_logical_timestamp() on CockroachDB, as the exact decimal text. */
 export async function clusterTimestamp(url: string): Promise<string> {
   const client = new pg.Client({ connectionString: url });
   client.on('error', () => undefined);
   await client.connect();
+  // pg's QueryResult has rowCount: number | null, so a Client is not a SqlSession as it stands.
+  const session: SqlSession = {
+    query: async <T>(sql: string, params?: readonly unknown[]) => {
+      const r = await client.query(sql, params as unknown[] | undefined);
+      return { rows: r.rows as T[], rowCount: r.rowCount ?? r.rows.length };
+    },
+  };
   try {
-    const r = await client.query<{ ts: unknown }>('SELECT cluster_logical_timestamp() AS ts');
-    return String(r.rows[0]?.ts);
+    return await clusterLogicalTimestamp(session);
   } finally {
     await client.end().catch(() => undefined);
   }
@@ -61,6 +70,6 @@ export async function waitForApplied(o: CatchUpOptions): Promise<void> {
         actions: ['Look at the engine log (replicator.log in the state folder; run with --keep to inspect it) and at molt-failback status --state <state file>.'],
       });
     }
-    await new Promise((r) => setTimeout(r, 200));
+    await abortableSleep(200, o.signal);
   }
 }

@@ -7,10 +7,9 @@
 import { join } from 'node:path';
 import { readPidFile } from '../steps/lib/files.js';
 import { stopEngine } from '../steps/observe.js';
-import { NodeProcesses } from '../steps/services-impl.js';
+import { abortableSleep as sleep, NodeProcesses } from '../steps/services-impl.js';
 
 const processes = new NodeProcesses();
-const sleep = (ms: number) => new Promise<void>((r) => setTimeout(r, ms));
 
 export const enginePidFile = (stateDir: string): string => join(stateDir, 'replicator.pid');
 

@@ -76,11 +76,6 @@ export function createTableStatements(flavour: Flavour): string[] {
   });
 }
 
-/** DROP TABLE statements, children first (for re-creating the schema in a reused database). */
-export function dropTableStatements(flavour: Flavour): string[] {
-  return [...EXAMPLE_TABLES].reverse().map((t) => `DROP TABLE IF EXISTS ${quoteIdent(flavour, t)}`);
-}
-
 // ---------------------------------------------------------------------------------------------------
 // Rows
 

@@ -8,7 +8,7 @@ import { randomBytes } from 'node:crypto';
 import { redactConn } from '../lib/conn.js';
 import { AppError, ExitCode } from '../lib/errors.js';
 import { openTarget, type TargetPool } from '../replicator/index.js';
-import { startEmbeddedPostgres, type EmbeddedPostgres } from './embedded/index.js';
+import { startEmbeddedPostgres } from './embedded/index.js';
 import type { Flavour } from './schema.js';
 
 export type TargetKind = 'postgres' | 'mariadb';
@@ -37,8 +37,8 @@ async function withPool<T>(url: string, fn: (pool: TargetPool) => Promise<T>): P
 }
 
 /** PostgreSQL 18 (PGlite) in a worker thread, served on a free local port. */
-export async function embeddedPostgresTarget(started?: Promise<EmbeddedPostgres>): Promise<SandboxTarget> {
-  const db = await (started ?? startEmbeddedPostgres());
+export async function embeddedPostgresTarget(): Promise<SandboxTarget> {
+  const db = await startEmbeddedPostgres();
   let pool: Promise<TargetPool> | undefined;
   const getPool = () => (pool ??= openTarget(db.url, { maxPoolSize: 2 }));
   let disposed: Promise<void> | undefined;

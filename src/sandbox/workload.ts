@@ -6,6 +6,7 @@
  * longer match the database.
  */
 import pg from 'pg';
+import { abortableSleep } from '../steps/services-impl.js';
 import type { Model } from './model.js';
 import type { Random } from './random.js';
 import { nextTransaction, type TransactionKind } from './transactions.js';
@@ -34,20 +35,6 @@ export interface WorkloadStats {
   durationMs: number;
 }
 
-const sleep = (ms: number, signal?: AbortSignal) =>
-  new Promise<void>((resolve, reject) => {
-    if (signal?.aborted) return reject(signal.reason as Error);
-    const t = setTimeout(() => {
-      signal?.removeEventListener('abort', onAbort);
-      resolve();
-    }, ms);
-    const onAbort = () => {
-      clearTimeout(t);
-      reject(signal?.reason as Error);
-    };
-    signal?.addEventListener('abort', onAbort, { once: true });
-  });
-
 export async function runWorkload(o: WorkloadOptions): Promise<WorkloadStats> {
   const client = new pg.Client({ connectionString: o.url, application_name: 'molt-failback sandbox workload' });
   client.on('error', () => undefined); // surfaced by the query that fails
@@ -59,7 +46,7 @@ export async function runWorkload(o: WorkloadOptions): Promise<WorkloadStats> {
       o.signal?.throwIfAborted();
       if (o.rate > 0) {
         const due = started + (i * 1000) / o.rate;
-        if (due > Date.now()) await sleep(due - Date.now(), o.signal);
+        if (due > Date.now()) await abortableSleep(due - Date.now(), o.signal);
       }
       const tx = nextTransaction(o.rng, o.model);
       await client.query('BEGIN');

@@ -106,11 +106,16 @@ export const FailbackConfigSchema = z.object({
 });
 export type FailbackConfig = z.infer<typeof FailbackConfigSchema>;
 
+/** The staging database's connection: staging.conn, or CockroachDB's when staging lives there. */
+export const stagingConnOf = (config: Pick<FailbackConfig, 'staging' | 'crdb'>): string => config.staging.conn ?? config.crdb.conn;
+
 const E = (name: string) => `MOLT_FAILBACK_${name}`;
+
+export const DEFAULT_STATE_FILE = '.molt-failback/state.json';
 
 /** Every wizard setting, in the order the wizard asks for missing ones. */
 export const FAILBACK_SETTINGS: readonly SettingDef[] = [
-  { key: 'stateFile', description: 'State file path', flag: 'state', env: E('STATE'), default: '.molt-failback/state.json' },
+  { key: 'stateFile', description: 'State file path', flag: 'state', env: E('STATE'), default: DEFAULT_STATE_FILE },
   {
     key: 'crdb.conn',
     description: 'CockroachDB connection string (the cluster you fail back from)',

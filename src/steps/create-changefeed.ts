@@ -12,21 +12,17 @@ import { redactConn } from '../lib/conn.js';
 import { AppError, ExitCode } from '../lib/errors.js';
 import { compareHlc, parseHlc } from '../lib/hlc.js';
 import { createChangefeedSql } from './lib/changefeed-sql.js';
-import { isoNow, sinkLocation, sinkTls, sourceTables, targetOf } from './lib/common.js';
-import { currentDatabase, splitTableName } from './lib/crdb.js';
+import { isoNow, sinkLocation, sinkTls, sourceTables } from './lib/common.js';
+import { splitTableName } from './lib/crdb.js';
 import { engineFiles, readTokenFile } from './lib/engine.js';
 import { isActiveStatus, listChangefeedJobs, matchJobs, readChangefeedJob, type ChangefeedJob } from './lib/jobs.js';
 import { asOutputs, ChangefeedOutputs, CursorOutputs, outputsOf, PreflightOutputs, requireOutputs, TlsOutputs } from './lib/outputs.js';
 import { buildSinkUri, redactSinkText, sinkBase } from './lib/sink-uri.js';
-import { diagnose } from './lib/troubleshoot.js';
+import { diagnoseChangefeed } from './lib/troubleshoot.js';
 import type { SourceTable } from './lib/crdb.js';
 import type { CheckResult, PlannedAction, Step, StepContext, VerifyResult } from './step.js';
 
 const ID = 'create-changefeed' as const;
-
-function pathShape(dialect: string): string {
-  return dialect === 'postgres' ? '/database/schema' : dialect === 'mysql' ? '/database' : '/SCHEMA (upper case)';
-}
 
 function oneFeedError(conflicting: readonly ChangefeedJob[], endpoint: string): AppError {
   return new AppError('ANOTHER_CHANGEFEED', `Another changefeed already points at this replicator (${endpoint}): ${conflicting.map((j) => `job ${j.jobId} (${j.status})`).join(', ')}. Only one changefeed may feed a replicator; mixed streams leave unapplied mutations in staging.`, {
@@ -143,8 +139,7 @@ export const createChangefeed: Step = {
       jobId = String(rows[0]?.job_id ?? '');
       if (!/^\d+$/.test(jobId)) throw new Error(`CREATE CHANGEFEED returned no job id (${JSON.stringify(rows[0] ?? null)})`);
     } catch (err) {
-      const { dialect } = targetOf(ctx.config);
-      const d = diagnose((err as Error).message, { endpoint: endpointOf(ctx), path: loc.path, pathShape: pathShape(dialect.name), database: await currentDatabase(session).catch(() => 'defaultdb') });
+      const d = await diagnoseChangefeed(ctx, (err as Error).message);
       throw new AppError('CHANGEFEED_CREATE_FAILED', `CREATE CHANGEFEED failed: ${d.summary}`, { actions: d.actions.length > 0 ? d.actions : ['Check the statement shown by --dry-run and the CockroachDB logs.'] });
     }
     // Record first, talk later: a crash after this line still knows the job.

@@ -31,12 +31,3 @@ export const RUNBOOK: readonly Step[] = Object.freeze([
 
 // The order is part of the contract: fail loudly at load time if the list and STEP_IDS drift apart.
 if (RUNBOOK.map((s) => s.id).join() !== STEP_IDS.join()) throw new Error('RUNBOOK is out of step with STEP_IDS');
-
-export { preflight, enableRangefeeds, grantTargetPrivileges, prepareTls, drainForward, stopForward, startReplicator, fetchCursor, createChangefeed, monitorChangefeed };
-export { createServices } from './services-impl.js';
-export { CONFIRM_DRAINED_FLAG } from './drain-forward.js';
-export { CONFIRM_STOPPED_FLAG } from './stop-forward.js';
-export { CLEAN_STAGING_FLAG } from './monitor-changefeed.js';
-export { DELETE_NOTE } from './grant-target-privileges.js';
-export { TUNING_WARNING } from './enable-rangefeeds.js';
-export * from './observe.js';

@@ -11,18 +11,18 @@ import { parseDuration } from '../lib/config.js';
 import { compareHlc, parseHlc } from '../lib/hlc.js';
 import { redactConn } from '../lib/conn.js';
 import { AppError, ExitCode } from '../lib/errors.js';
+import { stagingConnOf } from './config.js';
 import { isoNow, poll, sinkLocation, sourceTables, targetOf, timeoutError } from './lib/common.js';
-import { currentDatabase } from './lib/crdb.js';
 import { formatMs } from './lib/durations.js';
 import { metricsBase } from './lib/engine.js';
 import { cleanStaging, inspectStaging } from './lib/engine-api.js';
 import { isActiveStatus, readChangefeedJob, type ChangefeedJob } from './lib/jobs.js';
-import { engineSnapshot, type EngineSnapshot } from './lib/metrics.js';
+import { scrapeEngine, type EngineSnapshot } from './lib/metrics.js';
 import { asOutputs, ChangefeedOutputs, EngineOutputs, MonitorOutputs, outputsOf, requireOutputs } from './lib/outputs.js';
 import { redactSinkText, sinkBase } from './lib/sink-uri.js';
 import { schemaLabel } from './lib/target.js';
 import { stopEngine } from './observe.js';
-import { diagnose, type Diagnosis } from './lib/troubleshoot.js';
+import { diagnoseChangefeed, type Diagnosis } from './lib/troubleshoot.js';
 import type { CheckResult, PlannedAction, Step, StepContext, VerifyResult } from './step.js';
 
 export const CLEAN_STAGING_FLAG = '--clean-staging';
@@ -33,10 +33,10 @@ function metricsUrl(ctx: StepContext): string {
   return outputsOf(ctx, 'start-replicator', EngineOutputs)?.metricsUrl ?? `${metricsBase(ctx.config)}/_/varz`;
 }
 
+/** The engine's numbers now; undefined while it does not answer. */
 async function snapshot(ctx: StepContext): Promise<EngineSnapshot | undefined> {
   try {
-    const res = await ctx.services.http.get(metricsUrl(ctx), { timeoutMs: 3000 });
-    return res.status === 200 ? engineSnapshot(res.body, ctx.services.now()) : undefined;
+    return await scrapeEngine(ctx.services.http, metricsUrl(ctx), () => ctx.services.now());
   } catch {
     return undefined;
   }
@@ -44,14 +44,6 @@ async function snapshot(ctx: StepContext): Promise<EngineSnapshot | undefined> {
 
 /** Newest applied resolved timestamp (unix seconds) over the schemas the engine reports. */
 const appliedMax = (s: EngineSnapshot | undefined): number => (s ? Math.max(0, ...Object.values(s.applied)) : 0);
-
-async function diagnosis(ctx: StepContext, text: string): Promise<Diagnosis> {
-  const { dialect } = targetOf(ctx.config);
-  const loc = sinkLocation(ctx.config);
-  const database = await currentDatabase(await ctx.services.crdb()).catch(() => 'defaultdb');
-  const shape = dialect.name === 'postgres' ? '/database/schema' : dialect.name === 'mysql' ? '/database' : '/SCHEMA (upper case)';
-  return diagnose(text, { endpoint: sinkBase(loc).replace(/^webhook-https:\/\//, '').replace(/\/.*$/, ''), path: loc.path, pathShape: shape, database });
-}
 
 function endedError(job: ChangefeedJob, d: Diagnosis | undefined): AppError {
   return new AppError('CHANGEFEED_ENDED', `Changefeed ${job.jobId} is ${job.status}${d ? `: ${d.summary}` : job.error ? `: ${redactSinkText(job.error)}` : ''}.`, {
@@ -71,7 +63,7 @@ export const monitorChangefeed: Step = {
     const feed = requireOutputs(ctx, 'create-changefeed', ChangefeedOutputs, 'The changefeed');
     const job = await readChangefeedJob(await ctx.services.crdb(), feed.jobId);
     if (!job || !isActiveStatus(job.status)) {
-      const d = job?.error ? await diagnosis(ctx, job.error) : undefined;
+      const d = job?.error ? await diagnoseChangefeed(ctx, job.error) : undefined;
       return { state: 'blocked', detail: job ? `changefeed ${job.jobId} is ${job.status}${d ? `: ${d.summary}` : ''}` : `changefeed ${feed.jobId} no longer exists`, actions: [...(d?.actions ?? []), 'Run molt-failback again so create-changefeed can replace it.'] };
     }
     const proof = outputsOf(ctx, 'monitor-changefeed', MonitorOutputs);
@@ -103,11 +95,11 @@ export const monitorChangefeed: Step = {
       const job = await readChangefeedJob(session, feed.jobId);
       if (!job) throw new AppError('CHANGEFEED_GONE', `Changefeed ${feed.jobId} no longer exists.`, { actions: ['Run molt-failback again to create a new one.'] });
       last.job = job;
-      if (!isActiveStatus(job.status)) throw endedError(job, job.error ? await diagnosis(ctx, job.error) : undefined);
+      if (!isActiveStatus(job.status)) throw endedError(job, job.error ? await diagnoseChangefeed(ctx, job.error) : undefined);
       if (job.status === 'paused' || job.status === 'pause-requested') {
         throw new AppError('CHANGEFEED_PAUSED', `Changefeed ${job.jobId} is ${job.status}: nothing is delivered while it is paused.`, { actions: [`Resume it on CockroachDB: RESUME JOB ${job.jobId};`] });
       }
-      last.diag = job.runningStatus && ERRORISH.test(job.runningStatus) ? await diagnosis(ctx, job.runningStatus) : undefined;
+      last.diag = job.runningStatus && ERRORISH.test(job.runningStatus) ? await diagnoseChangefeed(ctx, job.runningStatus) : undefined;
       const snap = await snapshot(ctx);
       last.snap = snap;
       base ??= snap;
@@ -180,7 +172,7 @@ export const monitorChangefeed: Step = {
       { kind: 'wait', target: 'changefeed and engine', text: `until running with a resolved timestamp, 200s rising and the applied timestamp advancing (at most ${ctx.config.monitor.timeout})` },
       {
         kind: 'sql',
-        target: `staging ${redactConn(ctx.config.staging.conn ?? ctx.config.crdb.conn)}`,
+        target: `staging ${redactConn(stagingConnOf(ctx.config))}`,
         text: `delete the failback tables' staged mutations in ${ctx.config.staging.schema} (never a DROP)`,
         when: `only if resolved timestamps go backwards and you confirm (${CLEAN_STAGING_FLAG} under --yes)`,
       },
@@ -210,7 +202,7 @@ async function offerCleanup(ctx: StepContext, why: string): Promise<void> {
       throw new AppError('ENGINE_STILL_RUNNING', `The engine (pid ${engine.pid}) did not stop within 40s; staging was not cleaned.`, { actions: [`Stop it (kill -TERM ${engine.pid}), then run again.`] });
     }
   }
-  const conn = ctx.config.staging.conn ?? ctx.config.crdb.conn;
+  const conn = stagingConnOf(ctx.config);
   const result = await cleanStaging(conn, ctx.config.staging.schema, { targetSchema: schema, tables });
   throw new AppError('STAGING_CLEANED', `Deleted ${result.mutations} staged mutation(s) of ${tables.join(', ')} from ${ctx.config.staging.schema}; the engine was stopped to do it.`, {
     exitCode: ExitCode.FAILED,
@@ -223,7 +215,7 @@ async function staleStaging(ctx: StepContext, cursor: string): Promise<string | 
   const { schema } = targetOf(ctx.config);
   let report: Awaited<ReturnType<typeof inspectStaging>>;
   try {
-    report = await inspectStaging(ctx.config.staging.conn ?? ctx.config.crdb.conn, ctx.config.staging.schema);
+    report = await inspectStaging(stagingConnOf(ctx.config), ctx.config.staging.schema);
   } catch {
     return undefined; // Staging unreadable from here: the engine's own health check reports it.
   }

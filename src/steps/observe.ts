@@ -7,7 +7,7 @@ import type { FailbackConfig } from './config.js';
 import { STEP_IDS } from './config.js';
 import { sinkLocation, sinkTls } from './lib/common.js';
 import { engineDiag as diagAt } from './lib/engine.js';
-import { engineSnapshot, type EngineSnapshot } from './lib/metrics.js';
+import { scrapeEngine as scrapeAt, type EngineSnapshot } from './lib/metrics.js';
 import { buildSinkUri } from './lib/sink-uri.js';
 import type { TlsOutputs } from './lib/outputs.js';
 import { UndiciHttp } from './services-impl.js';
@@ -21,10 +21,8 @@ export type { EngineSnapshot } from './lib/metrics.js';
 const defaultHttp = (): HttpClient => new UndiciHttp();
 
 /** Scrapes the engine's /_/varz once and returns the numbers the wizard reads (see EngineSnapshot). */
-export async function scrapeEngine(metricsUrl: string, http: HttpClient = defaultHttp(), timeoutMs = 3000): Promise<EngineSnapshot> {
-  const res = await http.get(metricsUrl, { timeoutMs });
-  if (res.status !== 200) throw new Error(`GET ${metricsUrl} answered ${res.status}`);
-  return engineSnapshot(res.body, Date.now());
+export function scrapeEngine(metricsUrl: string, http: HttpClient = defaultHttp(), timeoutMs = 3000): Promise<EngineSnapshot> {
+  return scrapeAt(http, metricsUrl, Date.now, timeoutMs);
 }
 
 /** GET <metricsBase>/_/diag (pid, fingerprint, bindAddr, ...); undefined when no engine answers. */

@@ -10,7 +10,7 @@
 import { createHash } from 'node:crypto';
 import { parseConn, redactConn } from '../lib/conn.js';
 import type { TableInfo } from '../replicator/types.js';
-import type { StepId } from './config.js';
+import { stagingConnOf, type StepId } from './config.js';
 import { compatible, sourceClass } from './lib/columns.js';
 import { resolveSourceTables, targetOf, isoNow } from './lib/common.js';
 import { describeSourceTable, isCockroachVersion, readClusterSetting, serverVersion, shortVersion, truthy, type SourceTableInfo } from './lib/crdb.js';
@@ -92,8 +92,9 @@ async function probe(ctx: StepContext): Promise<Report> {
   const report: Report = { problems: [], warnings: [], notes: [] };
   const fail = (message: string, fix: string) => report.problems.push({ message, fix });
 
-  for (const p of checkExtraFlags(config.replicator.extraFlags).problems) fail(p, 'Remove it from --replicator-flags.');
-  report.warnings.push(...checkExtraFlags(config.replicator.extraFlags).warnings);
+  const extra = checkExtraFlags(config.replicator.extraFlags);
+  for (const p of extra.problems) fail(p, 'Remove it from --replicator-flags.');
+  report.warnings.push(...extra.warnings);
 
   // 1. CockroachDB
   let crdbVersion = '';
@@ -122,7 +123,7 @@ async function probe(ctx: StepContext): Promise<Report> {
   let stagingVersion = '';
   try {
     stagingVersion = await serverVersion(await services.staging());
-    const staged = await inspectStaging(config.staging.conn ?? config.crdb.conn, config.staging.schema);
+    const staged = await inspectStaging(stagingConnOf(config), config.staging.schema);
     if (!staged.exists && !config.staging.createSchema) {
       fail(`Staging schema ${config.staging.schema} does not exist (or lacks the engine's tables), and creating it is turned off.`, 'Create it by starting with --staging-create-schema, or point --staging-schema at the existing db.schema.');
     }
@@ -274,7 +275,7 @@ export const preflight: Step = {
     const { config } = ctx;
     const actions: PlannedAction[] = [
       { kind: 'sql', target: `CockroachDB ${redactConn(config.crdb.conn)}`, text: 'SELECT version(); information_schema.tables/columns/key_column_usage for each table; SHOW CLUSTER SETTING kv.rangefeed.enabled' },
-      { kind: 'sql', target: `staging ${redactConn(config.staging.conn ?? config.crdb.conn)}`, text: 'SELECT version()' },
+      { kind: 'sql', target: `staging ${redactConn(stagingConnOf(config))}`, text: 'SELECT version()' },
       { kind: 'sql', target: `target ${redactConn(config.target.conn)}`, text: 'version, current user, catalog introspection of the target schema, privilege check (read-only)' },
     ];
     if (config.forward.metricsUrl) actions.push({ kind: 'http', target: config.forward.metricsUrl, text: `GET ${config.forward.metricsUrl}` });

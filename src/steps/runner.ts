@@ -85,7 +85,10 @@ function isAbort(err: unknown, signal: AbortSignal): boolean {
   return signal.aborted || (err instanceof Error && (err.name === 'AbortError' || (err as { code?: string }).code === 'ABORT_ERR'));
 }
 
-/** Loads the state, or a fresh one; refuses a state written for a different runbook order. */
+/**
+ * Loads the state, or a fresh one. state.runbook is informational: records are keyed by step id, so
+ * a state written for another runbook order is not refused.
+ */
 export function loadState(store: StateStore): FailbackState {
   return store.read() ?? emptyState();
 }

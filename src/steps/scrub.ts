@@ -2,6 +2,7 @@
  * The last line of defence against printing a secret: every secret value the config holds, and a
  * scrubber that replaces them (and any URL password) in text about to be shown.
  */
+import { getPath } from '../lib/config.js';
 import { parseConn, redactConn, redactText } from '../lib/conn.js';
 import type { FailbackConfig } from './config.js';
 import { SETTING_DEFS } from './settings.js';
@@ -17,8 +18,8 @@ export function secretValues(config: Readonly<FailbackConfig> | undefined): stri
   const out = new Set<string>();
   for (const def of SETTING_DEFS) {
     if (!def.secret) continue;
-    const v = getString(config as unknown as Record<string, unknown>, def.key);
-    if (!v) continue;
+    const v = getPath(config as unknown as Record<string, unknown>, def.key);
+    if (typeof v !== 'string' || !v) continue;
     out.add(v);
     try {
       const p = parseConn(v, def.key);
@@ -31,12 +32,6 @@ export function secretValues(config: Readonly<FailbackConfig> | undefined): stri
     }
   }
   return [...out].filter((s) => s.length > 0).sort((a, b) => b.length - a.length);
-}
-
-function getString(obj: Record<string, unknown>, key: string): string | undefined {
-  let cur: unknown = obj;
-  for (const part of key.split('.')) cur = cur && typeof cur === 'object' ? (cur as Record<string, unknown>)[part] : undefined;
-  return typeof cur === 'string' ? cur : undefined;
 }
 
 export type Scrubber = (text: string) => string;

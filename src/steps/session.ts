@@ -47,9 +47,9 @@ export interface Session {
 }
 
 /**
- * Builds a session from a loaded config. Opens nothing yet: services connect on first use. The
- * services module (and with it every database driver) is loaded only here, so `step --list`, `status`
- * and usage errors start fast.
+ * Builds a session from a loaded config. Opens nothing yet: services connect on first use. The import
+ * below is not what keeps startup light: the steps already load services-impl (through observe.js)
+ * and pg (through the engine's dialects) statically; only the MySQL and Oracle drivers wait for first use.
  */
 export async function openSession(loaded: { config: Readonly<FailbackConfig>; sources: Record<string, SettingSource> }, options: SessionOptions): Promise<Session> {
   const { createServices } = await import('./services-impl.js');

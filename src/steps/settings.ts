@@ -13,6 +13,7 @@ import {
   environment,
   finalizeConfig,
   missingInputError,
+  parseDuration,
   setPath,
   coveredByMissing,
   type CollectedSettings,
@@ -20,7 +21,7 @@ import {
   type SettingSource,
 } from '../lib/config.js';
 import { askChoice, askConfirm, askSecret, askText, type PromptIo } from '../lib/prompt.js';
-import { FAILBACK_SETTINGS, FailbackConfigSchema, STEP_IDS, type FailbackConfig, type StepId } from './config.js';
+import { DEFAULT_STATE_FILE, FAILBACK_SETTINGS, FailbackConfigSchema, STEP_IDS, type FailbackConfig, type StepId } from './config.js';
 import type { Selection } from './runner.js';
 import { promptIo } from './terminal.js';
 
@@ -88,6 +89,15 @@ export const selectionFlags = {
   only: Flags.string({ description: 'Run only these steps (repeatable or comma-separated).', multiple: true, helpValue: 'STEP[,STEP]' }),
 };
 
+/** A duration flag's value in ms; a bad one is a usage error (with `code`) before any prompt. */
+export function durationFlag(flag: string, text: string, code = 'CONFIG_INVALID'): number {
+  try {
+    return parseDuration(text);
+  } catch (err) {
+    throw new AppError(code, `--${flag}: ${(err as Error).message}.`, { exitCode: ExitCode.USAGE });
+  }
+}
+
 /** Turns --only values ("a,b" and repeated flags) into a Selection; unknown ids fail in selectSteps. */
 export function selectionFrom(flags: { from?: string; to?: string; only?: string[] }): Selection {
   const only = (flags.only ?? []).flatMap((v) => v.split(',')).map((s) => s.trim()).filter((s) => s.length > 0);
@@ -143,11 +153,10 @@ export function collectFailbackSettings(flags: ParsedFlags, env = environment())
   return collectSettings(SETTING_DEFS, { flags: normalizeFlags(flags), env, file, fileRequired: required });
 }
 
-/** The state file path alone (for `status`, which must work without the rest of the config). */
-export function stateFileFrom(flags: ParsedFlags, env = environment()): string {
-  const collected = collectFailbackSettings(flags, env);
+/** The state file path alone (for `status` and `teardown`, which read the state before the rest of the config). */
+export function stateFileOf(collected: CollectedSettings): string {
   const v = collected.values.stateFile;
-  return resolve(typeof v === 'string' && v !== '' ? v : '.molt-failback/state.json');
+  return resolve(typeof v === 'string' && v !== '' ? v : DEFAULT_STATE_FILE);
 }
 
 /** Why a single answer is invalid (zod's message for that key only), or undefined when it is fine. */
@@ -216,6 +225,11 @@ function hasOtherIssues(collected: CollectedSettings): boolean {
   return parsed.error.issues.some((i) => !coveredByMissing(collected.missing, i.path.map(String).join('.')));
 }
 
+export interface LoadedConfig {
+  config: Readonly<FailbackConfig>;
+  sources: Record<string, SettingSource>;
+}
+
 export interface LoadOptions {
   /** Prompts are allowed (a terminal is attached). */
   interactive: boolean;
@@ -229,8 +243,12 @@ export interface LoadOptions {
  * missing when interactive. Without a terminal every missing value is listed at once (exit 3),
  * together with any other problem found (exit 2 wins when something is also invalid).
  */
-export async function loadFailbackConfig(flags: ParsedFlags, options: LoadOptions): Promise<{ config: Readonly<FailbackConfig>; sources: Record<string, SettingSource> }> {
-  const collected = collectFailbackSettings(flags);
+export function loadFailbackConfig(flags: ParsedFlags, options: LoadOptions): Promise<LoadedConfig> {
+  return finishFailbackConfig(collectFailbackSettings(flags), options);
+}
+
+/** loadFailbackConfig for settings already collected (and possibly completed by the command). */
+export async function finishFailbackConfig(collected: CollectedSettings, options: LoadOptions): Promise<LoadedConfig> {
   if (collected.missing.length > 0) {
     if (!options.interactive) {
       // Only missing values: exit 3 with the list. Anything else wrong too: one USAGE error with all of it.

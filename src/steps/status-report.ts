@@ -96,11 +96,14 @@ export function stepStatuses(steps: readonly Step[], state: FailbackState | unde
 
 const outputsView = (state: FailbackState) => ({ outputs: (id: StepId) => (state.steps[id]?.outputs ?? {}) as never });
 
-/** The changefeed job id the create-changefeed step recorded, if any. */
-export function recordedJobId(state: FailbackState | undefined): string | undefined {
+/** What the create-changefeed step recorded, if anything. */
+export function recordedChangefeed(state: FailbackState | undefined): ChangefeedOutputs | undefined {
   if (!state) return undefined;
-  return outputsOf(outputsView(state), 'create-changefeed', ChangefeedOutputs)?.jobId;
+  return outputsOf(outputsView(state), 'create-changefeed', ChangefeedOutputs);
 }
+
+/** The changefeed job id the create-changefeed step recorded, if any. */
+export const recordedJobId = (state: FailbackState | undefined): string | undefined => recordedChangefeed(state)?.jobId;
 
 export function recordedEngine(state: FailbackState | undefined): EngineOutputs | undefined {
   if (!state) return undefined;

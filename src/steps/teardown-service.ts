@@ -8,12 +8,12 @@
  */
 import { redactConn, redactText } from '../lib/conn.js';
 import { AppError, ExitCode, toAppError, type ExitCodeValue } from '../lib/errors.js';
+import { stagingConnOf } from './config.js';
 import { cancelChangefeed, engineDiag, isActiveStatus, listChangefeedJobs, readChangefeedJob, stopEngine } from './observe.js';
-import { ChangefeedOutputs, outputsOf } from './lib/outputs.js';
-import { parseSinkUri, sameEndpoint, sameSink, type SinkLocation } from './lib/sink-uri.js';
+import { parseSinkUri, sameEndpoint, sameSink } from './lib/sink-uri.js';
 import type { Session } from './session.js';
 import type { FailbackState, TeardownPart } from './state/schema.js';
-import { recordedEngine, recordedJobId } from './status-report.js';
+import { recordedChangefeed, recordedEngine } from './status-report.js';
 
 export interface TeardownOptions {
   purgeStaging: boolean;
@@ -40,21 +40,17 @@ export interface TeardownResult {
 
 const part = (outcome: TeardownPart['outcome'], detail: string, handle?: string): TeardownPart => ({ outcome, detail, ...(handle ? { handle } : {}) });
 
-/** Where our changefeed sends its data, from what create-changefeed recorded. */
-function ourSink(state: FailbackState): SinkLocation | undefined {
-  const out = outputsOf({ outputs: (id) => (state.steps[id]?.outputs ?? {}) as never }, 'create-changefeed', ChangefeedOutputs);
-  return out ? parseSinkUri(out.sink) : undefined;
-}
-
 interface Failure {
   exitCode: ExitCodeValue;
   error: AppError;
 }
 
 async function endChangefeed(session: Session, state: FailbackState, leftAlone: string[], failures: Failure[]): Promise<TeardownPart> {
-  const jobId = recordedJobId(state);
-  if (!jobId) return part('skipped', 'no changefeed was recorded in the state file');
-  const sink = ourSink(state);
+  const recorded = recordedChangefeed(state);
+  if (!recorded?.jobId) return part('skipped', 'no changefeed was recorded in the state file');
+  const { jobId } = recorded;
+  // Where our changefeed sends its data.
+  const sink = parseSinkUri(recorded.sink);
   try {
     const crdb = await session.services.crdb();
     // Other live changefeeds aimed at our engine's webhook are not ours: name them, never cancel them.
@@ -142,7 +138,7 @@ async function purgeStaging(session: Session, changefeed: TeardownPart, engine: 
   if (!options.purgeStaging) return part('skipped', 'staging data kept (--purge-staging removes it)');
   const blocking = [changefeed.outcome === 'refused' || changefeed.outcome === 'failed' ? 'the changefeed' : '', engine.outcome === 'refused' || engine.outcome === 'failed' ? 'the engine' : ''].filter(Boolean);
   if (blocking.length > 0) return part('skipped', `not purged: ${blocking.join(' and ')} may still be running (see above)`);
-  const conn = session.config.staging.conn ?? session.config.crdb.conn;
+  const conn = stagingConnOf(session.config);
   const schema = session.config.staging.schema;
   const where = `${schema} on ${redactConn(conn)}`;
   if (!(await options.confirm(`Drop the engine's staging tables in ${where} (staged mutations, resolved timestamps, checkpoints)? Anything not yet applied is lost.`))) {

@@ -7,7 +7,7 @@
  * It owns no rendering and no state.
  */
 import { AppError, ExitCode } from '../lib/errors.js';
-import { askConfirm, type PromptIo } from '../lib/prompt.js';
+import { askConfirm, isPromptExit, type PromptIo } from '../lib/prompt.js';
 import type { RunnerListener } from './runner.js';
 import type { Step, StepUi } from './step.js';
 
@@ -27,11 +27,6 @@ export interface UiOptions {
   onPromptAbort?: () => void;
   /** The confirm prompt itself (tests replace it). */
   ask?: (message: string, options: { default?: boolean }, io: PromptIo) => Promise<boolean>;
-}
-
-/** Inquirer rejects with ExitPromptError when the user presses Ctrl-C at a prompt. */
-function isPromptExit(err: unknown): boolean {
-  return err instanceof Error && (err.name === 'ExitPromptError' || err.name === 'AbortPromptError');
 }
 
 export function stepUiFactory(options: UiOptions): (step: Step) => StepUi {

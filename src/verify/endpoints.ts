@@ -23,15 +23,11 @@ export interface OpenSide {
   readonly schema: TargetSchema;
   /** Builds the schema a qualified CockroachDB name ("schema.table") points at. */
   schemaFor(qualifier: string): TargetSchema;
-  /** Closes the pool when verify opened it; a borrowed pool stays open. */
+  /** Closes the pool. */
   close(): Promise<void>;
 }
 
 export async function openSide(endpoint: VerifyEndpoint, role: Role, log: Logger): Promise<OpenSide> {
-  if ('pool' in endpoint) {
-    const { pool, schema } = endpoint;
-    return { pool, schema, schemaFor: (q) => qualifiedSchema(pool.dialect, schema, q, role), close: async () => {} };
-  }
   const dialect = dialectFor(endpoint.conn, role);
   const schema = parseSchema(dialect, endpoint.conn, endpoint.schema, role);
   let pool: TargetPool | undefined;

@@ -7,20 +7,15 @@
 import type { Logger } from '../lib/log.js';
 import type { TargetPool, TargetSchema } from '../replicator/types.js';
 
-/**
- * One side of the comparison. A connection string is opened (and closed) by the service; a pool is
- * borrowed and left open, so the sandbox can reuse connections it already holds.
- */
-export type VerifyEndpoint =
-  | {
-      readonly conn: string;
-      /**
-       * Schema as the webhook path names it ("db.schema" for PostgreSQL, "db" for MySQL). Defaults to the
-       * connection's default schema. On the CockroachDB side a table named "schema.table" overrides it.
-       */
-      readonly schema?: string;
-    }
-  | { readonly pool: TargetPool; readonly schema: TargetSchema };
+/** One side of the comparison: the service opens (and closes) a small pool on the connection string. */
+export interface VerifyEndpoint {
+  readonly conn: string;
+  /**
+   * Schema as the webhook path names it ("db.schema" for PostgreSQL, "db" for MySQL). Defaults to the
+   * connection's default schema. On the CockroachDB side a table named "schema.table" overrides it.
+   */
+  readonly schema?: string;
+}
 
 export interface VerifyOptions {
   /** CockroachDB (read through the postgres dialect: it speaks the pg protocol). */

@@ -4,6 +4,7 @@
  */
 import { performance } from 'node:perf_hooks';
 import { redactText } from '../../lib/conn.js';
+import { errorChain } from '../../lib/error-chain.js';
 import type { JsonValue } from '../../lib/exact-json.js';
 import type { Logger } from '../../lib/log.js';
 import {
@@ -65,12 +66,11 @@ type Prepared =
   | { kind: 'upsert'; table: TableInfo; rows: string[] }
   | { kind: 'delete'; table: TableInfo; keys: JsonValue[][] };
 
+/** The first code in the cause chain; a numeric errno counts when an error has no code. */
 const firstCode = (err: unknown): string | undefined => {
-  let cur: unknown = err;
-  for (let i = 0; i < 8 && cur; i++) {
-    const c = (cur as { code?: unknown; errno?: unknown }).code ?? (cur as { errno?: unknown }).errno;
+  for (const e of errorChain(err)) {
+    const c = (e as { code?: unknown }).code ?? (e as { errno?: unknown }).errno;
     if (typeof c === 'string' || typeof c === 'number') return String(c);
-    cur = (cur as { cause?: unknown }).cause;
   }
   return undefined;
 };
@@ -92,14 +92,7 @@ function scrubCause(err: unknown, depth = 0): unknown {
   return copy;
 }
 
-const findSchemaError = (err: unknown): TargetSchemaError | undefined => {
-  let cur: unknown = err;
-  for (let i = 0; i < 8 && cur; i++) {
-    if (cur instanceof TargetSchemaError) return cur;
-    cur = (cur as { cause?: unknown }).cause;
-  }
-  return undefined;
-};
+const findSchemaError = (err: unknown): TargetSchemaError | undefined => errorChain(err).find((e): e is TargetSchemaError => e instanceof TargetSchemaError);
 
 export class Applier {
   private readonly cache: SchemaCache;

@@ -36,15 +36,22 @@ function parseKey(table: TableInfo, text: string): JsonValue[] {
   return v;
 }
 
-/** Values of the target's key columns found in a row image (case-insensitive names); undefined if any is missing. */
-function keyFromImage(table: TableInfo, image: { [k: string]: JsonValue }): JsonValue[] | undefined {
+/** The image's values by lower-cased name: a lower-case spelling wins, else the first spelling seen. */
+function foldImage(image: { [k: string]: JsonValue }): Map<string, JsonValue> {
   const folded = new Map<string, JsonValue>();
   for (const [k, v] of Object.entries(image)) {
     if (!folded.has(k.toLowerCase()) || k === k.toLowerCase()) folded.set(k.toLowerCase(), v);
   }
+  return folded;
+}
+
+/** Values of the target's key columns found in a row image (case-insensitive names); undefined if any is missing. */
+function keyFromImage(table: TableInfo, image: { [k: string]: JsonValue }): JsonValue[] | undefined {
+  // Exact spelling first; the folded map only when a name misses (images usually match the catalog).
+  let folded: Map<string, JsonValue> | undefined;
   const out: JsonValue[] = [];
   for (const name of table.primaryKey) {
-    const v = Object.prototype.hasOwnProperty.call(image, name) ? image[name] : folded.get(name.toLowerCase());
+    const v = Object.prototype.hasOwnProperty.call(image, name) ? image[name] : (folded ??= foldImage(image)).get(name.toLowerCase());
     if (v === undefined || v === null) return undefined;
     out.push(v);
   }
@@ -54,6 +61,8 @@ function keyFromImage(table: TableInfo, image: { [k: string]: JsonValue }): Json
 export class KeyOrders {
   private readonly learning = new Map<string, Learning>();
   private readonly warned = new Set<string>();
+  /** Per configured table (lower-cased name): lower-cased source key column -> key position. */
+  private readonly positions = new Map<string, ReadonlyMap<string, number>>();
 
   constructor(
     private readonly log: Logger,
@@ -132,15 +141,16 @@ export class KeyOrders {
         table.name,
       );
     }
-    const names = this.configured?.get(table.name.toLowerCase());
-    if (names) return this.byConfiguredNames(table, key, names);
-    const order = this.learning.get(this.id(schema, table))?.order;
+    const lowerName = table.name.toLowerCase();
+    const names = this.configured?.get(lowerName);
+    if (names) return this.byConfiguredNames(table, lowerName, key, names);
+    const id = this.id(schema, table);
+    const order = this.learning.get(id)?.order;
     if (order) {
       const out = new Array<JsonValue>(pk.length);
       order.forEach((target, source) => (out[target] = key[source]!));
       return out;
     }
-    const id = this.id(schema, table);
     if (pk.length > 1 && !this.warned.has(id)) {
       this.warned.add(id);
       this.log.warn(
@@ -151,14 +161,16 @@ export class KeyOrders {
     return key;
   }
 
-  private byConfiguredNames(table: TableInfo, key: readonly JsonValue[], names: readonly string[]): JsonValue[] {
+  private byConfiguredNames(table: TableInfo, lowerName: string, key: readonly JsonValue[], names: readonly string[]): JsonValue[] {
     if (names.length !== key.length) {
       throw new TargetSchemaError(
         `delete from ${table.name}: ${names.length} source key columns are configured but the key has ${key.length} values`,
         table.name,
       );
     }
-    const position = new Map(names.map((n, i) => [n.toLowerCase(), i]));
+    // The configured map never changes, so each table's positions are built once.
+    let position = this.positions.get(lowerName);
+    if (!position) this.positions.set(lowerName, (position = new Map(names.map((n, i) => [n.toLowerCase(), i]))));
     return table.primaryKey.map((col) => {
       const i = position.get(col.toLowerCase());
       if (i === undefined) {

@@ -10,7 +10,7 @@ export { analyzeForeignKeys, type FkGraph } from './fk.js';
 export { buildPlans, type PlanInput, type PlanOutput } from './plan.js';
 export { chooseWindow, type WindowChoice } from './window.js';
 export { LeaseKeeper, DEFAULT_LEASE_TIMINGS, type LeaseTimings } from './lease.js';
-export { SchemaWorker, quoteSchema, type WorkerSettings, type WorkerHealth } from './worker.js';
+export { SchemaWorker, type WorkerSettings, type WorkerHealth } from './worker.js';
 export { ApplyCoordinator, type CoordinatorSettings, type SchemaStatus } from './coordinator.js';
 export { Semaphore, Wakeup, sleep } from './sync.js';
 export { errorClassOf, type StagedRow, type SchemaProgress, type WindowStore, type LeaseStore, type ApplierPort, type ApplyResult } from './ports.js';

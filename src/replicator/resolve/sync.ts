@@ -1,30 +1,10 @@
 /**
  * Small concurrency helpers for the apply loops: a counting semaphore (bounds concurrent target
- * transactions to --parallelism across all schemas), a wake-up signal, and an abortable sleep.
+ * transactions to --parallelism across all schemas; it lives in lib/ because staging uses it too), a
+ * wake-up signal, and an abortable sleep.
  */
 
-export class Semaphore {
-  private active = 0;
-  private readonly waiters: (() => void)[] = [];
-  constructor(readonly size: number) {}
-
-  get inUse(): number {
-    return this.active;
-  }
-
-  async run<T>(fn: () => Promise<T>): Promise<T> {
-    if (this.active >= this.size) await new Promise<void>((resolve) => this.waiters.push(resolve));
-    else this.active++;
-    try {
-      return await fn();
-    } finally {
-      const next = this.waiters.shift();
-      // Hand the slot straight to the next waiter so `active` never dips and lets a newcomer jump the queue.
-      if (next) next();
-      else this.active--;
-    }
-  }
-}
+export { Semaphore } from '../../lib/concurrency.js';
 
 /** A level-triggered wake-up: notify() before wait() makes the next wait() return at once. */
 export class Wakeup {

@@ -13,7 +13,11 @@ import { compareHlc, type Hlc } from '../../lib/hlc.js';
 import type { StagedRow } from './ports.js';
 
 export type WindowChoice =
-  /** Apply `rows` and advance to `to`. `complete` is true when `to` is the newest resolved timestamp. */
+  /**
+   * Apply `rows` and advance to `to`. `complete` is true when the page held every row up to the bound
+   * passed as `resolved` (the worker passes page.hi, which may be a read-span bound or an older resolved
+   * timestamp, not necessarily the newest resolved one).
+   */
   | { readonly kind: 'window'; readonly to: Hlc; readonly rows: readonly StagedRow[]; readonly complete: boolean }
   /** The first HLC alone has more rows than a page: read all rows of `hlc` and apply them as one window. */
   | { readonly kind: 'single-hlc'; readonly hlc: Hlc };

@@ -12,7 +12,7 @@
 import { compareHlc, formatHlc, ZERO_HLC, type Hlc } from '../../lib/hlc.js';
 import type { Logger } from '../../lib/log.js';
 import type { EngineMetrics } from '../metrics.js';
-import type { SchemaInfo, TargetSchema } from '../types.js';
+import { quoteSchema, type SchemaInfo, type TargetSchema } from '../types.js';
 import { analyzeForeignKeys, type FkGraph } from './fk.js';
 import type { LeaseKeeper } from './lease.js';
 import { buildPlans } from './plan.js';
@@ -81,8 +81,6 @@ class WindowFailure extends Error {
     super(message, cause === undefined ? undefined : { cause });
   }
 }
-
-export const quoteSchema = (s: TargetSchema): string => s.parts.map((p) => `"${p}"`).join('.');
 
 export class SchemaWorker {
   private applied: Hlc = ZERO_HLC;

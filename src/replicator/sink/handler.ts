@@ -180,14 +180,17 @@ export function createSinkHandler(o: SinkOptions): (req: IncomingMessage, res: S
         o.metrics.httpLatency.observe(seconds);
         o.metrics.webhookRequests.inc({ outcome });
       }
-      const line = { method: req.method, path: loggablePath(url), status, latencyMs: Math.round(seconds * 1e4) / 10, rows, bytes, remote: req.socket.remoteAddress, ...(reason ? { reason } : {}) };
-      if (o.verbose >= 1) o.log.debug(line, 'httpRequest');
-      if (status >= 400 && status !== 401 && status !== 499) {
-        const suppressed = throttle.allow(`${status}:${reason}`);
-        if (suppressed !== undefined) o.log.warn({ ...line, ...(suppressed > 0 ? { suppressedSimilar: suppressed } : {}) }, 'webhook request rejected');
-      } else if (status === 401) {
-        const suppressed = throttle.allow('401');
-        if (suppressed !== undefined) o.log.warn({ path: line.path, remote: line.remote, ...(suppressed > 0 ? { suppressedSimilar: suppressed } : {}) }, 'webhook request without a valid token');
+      // Nothing below logs other requests, so the line (and the path scrub) is built only when it may be.
+      if (o.verbose >= 1 || status >= 400) {
+        const line = { method: req.method, path: loggablePath(url), status, latencyMs: Math.round(seconds * 1e4) / 10, rows, bytes, remote: req.socket.remoteAddress, ...(reason ? { reason } : {}) };
+        if (o.verbose >= 1) o.log.debug(line, 'httpRequest');
+        if (status >= 400 && status !== 401 && status !== 499) {
+          const suppressed = throttle.allow(`${status}:${reason}`);
+          if (suppressed !== undefined) o.log.warn({ ...line, ...(suppressed > 0 ? { suppressedSimilar: suppressed } : {}) }, 'webhook request rejected');
+        } else if (status === 401) {
+          const suppressed = throttle.allow('401');
+          if (suppressed !== undefined) o.log.warn({ path: line.path, remote: line.remote, ...(suppressed > 0 ? { suppressedSimilar: suppressed } : {}) }, 'webhook request without a valid token');
+        }
       }
     }
   };

@@ -6,10 +6,11 @@
  * While the target is unreachable the catalog cannot be asked; batches are then staged unverified, so a
  * target outage never blocks intake.
  */
+import { withTimeout } from '../../lib/concurrency.js';
 import { compareHlc, formatHlc, type Hlc } from '../../lib/hlc.js';
 import type { Logger } from '../../lib/log.js';
 import type { EngineMetrics, WebhookOutcome } from '../metrics.js';
-import type { Mutation, SchemaInfo, TargetSchema } from '../types.js';
+import { quoteSchema, type Mutation, type SchemaInfo, type TargetSchema } from '../types.js';
 
 export interface CatalogPort {
   schema(target: TargetSchema, options?: { refresh?: boolean }): Promise<SchemaInfo | undefined>;
@@ -51,20 +52,6 @@ export interface IngestDeps {
   readonly now?: () => number;
 }
 
-const quoted = (s: TargetSchema) => s.parts.map((p) => `"${p}"`).join('.');
-
-class Timeout extends Error {}
-
-function withTimeout<T>(p: Promise<T>, ms: number): Promise<T> {
-  let timer: NodeJS.Timeout | undefined;
-  return Promise.race([
-    p,
-    new Promise<T>((_, reject) => {
-      timer = setTimeout(() => reject(new Timeout(`staging did not answer within ${ms} ms`)), ms);
-    }),
-  ]).finally(() => clearTimeout(timer));
-}
-
 export class Ingestor {
   private readonly lastRefresh = new Map<string, number>();
   private lastUnverifiedWarn = 0;
@@ -91,10 +78,10 @@ export class Ingestor {
           info = await catalog.schema(schema, { refresh: true });
         }
       }
-      if (!info) return { status: 400, body: `unknown schema: ${quoted(schema)}`, outcome: 'unknown_schema', rows: 0 };
+      if (!info) return { status: 400, body: `unknown schema: ${quoteSchema(schema)}`, outcome: 'unknown_schema', rows: 0 };
       const absent = missing(info);
       if (absent.length > 0) {
-        const names = absent.map((t) => `${quoted(schema)}."${t}"`).join(', ');
+        const names = absent.map((t) => `${quoteSchema(schema)}."${t}"`).join(', ');
         return { status: 400, body: `unknown table${absent.length === 1 ? '' : 's'} ${names}: create ${absent.length === 1 ? 'it' : 'them'} on the target, or remove ${absent.length === 1 ? 'it' : 'them'} from the changefeed`, outcome: 'unknown_table', rows: 0 };
       }
       return undefined;
@@ -134,7 +121,7 @@ export class Ingestor {
     const end = metrics.stageDuration.startTimer({ schema: schema.key });
     let res: Awaited<ReturnType<StagePort['putMutations']>>;
     try {
-      res = await withTimeout(stage.putMutations(schema, keep), this.deps.timeoutMs);
+      res = await withTimeout(stage.putMutations(schema, keep), this.deps.timeoutMs, 'staging');
     } catch (err) {
       return this.unavailable('stage mutations', err);
     }
@@ -155,7 +142,7 @@ export class Ingestor {
     if (bad) return bad;
     let outcome: 'stored' | 'duplicate' | 'backwards';
     try {
-      outcome = await withTimeout(stage.putResolved(schema, hlc), this.deps.timeoutMs);
+      outcome = await withTimeout(stage.putResolved(schema, hlc), this.deps.timeoutMs, 'staging');
     } catch (err) {
       return this.unavailable('stage resolved', err);
     }

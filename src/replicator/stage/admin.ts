@@ -6,11 +6,12 @@
  * would silently skip them.
  */
 import { AppError, ExitCode } from '../../lib/errors.js';
-import { formatHlc, type Hlc } from '../../lib/hlc.js';
+import { formatHlc } from '../../lib/hlc.js';
 import { silentLogger } from '../../lib/log.js';
 import type { TargetSchema } from '../types.js';
 import { openStagingPool, stagingError, type StagingPool } from './connect.js';
-import { ident, TABLES } from './sql.js';
+import { ident, stagingSql, stagingTable, TABLES, type StagingTable } from './sql.js';
+import { hlcOf, schemaPartsOf } from './store.js';
 
 export interface StagingTargetReport {
   /** Canonical key of the target schema (lower-cased, dotted). */
@@ -39,20 +40,30 @@ export interface StagingReport {
   readonly targets: readonly StagingTargetReport[];
 }
 
-const hlcText = (nanos: string, logical: number): string | null => (nanos === '0' && Number(logical) === 0 ? null : formatHlc({ nanos: BigInt(nanos), logical: Number(logical) } as Hlc));
+const hlcText = (nanos: string, logical: number): string | null => (nanos === '0' && Number(logical) === 0 ? null : formatHlc(hlcOf(nanos, logical)));
 const targetKey = (t: string | TargetSchema): string => (typeof t === 'string' ? t.toLowerCase() : t.key);
 
-async function withStaging<T>(conn: string, stagingSchema: string, fn: (s: StagingPool) => Promise<T>, onMissing: () => T): Promise<T> {
-  let s: StagingPool;
+/** A small pool on the staging schema, or undefined when its database or schema does not exist. */
+async function openExisting(conn: string, stagingSchema: string): Promise<StagingPool | undefined> {
   try {
-    s = await openStagingPool(conn, stagingSchema, { create: false, log: silentLogger(), maxPoolSize: 2 });
+    return await openStagingPool(conn, stagingSchema, { create: false, log: silentLogger(), maxPoolSize: 2 });
   } catch (err) {
-    if (err instanceof AppError && err.code === 'STAGING_MISSING') return onMissing();
+    if (err instanceof AppError && err.code === 'STAGING_MISSING') return undefined;
     throw err;
   }
+}
+
+/** Names of every table in the staging schema (the engine's and any others). */
+async function tablesIn(s: StagingPool): Promise<string[]> {
+  const present = await s.pool.query<{ table_name: string }>('SELECT table_name FROM information_schema.tables WHERE table_schema = $1', [s.schema]);
+  return present.rows.map((r) => r.table_name);
+}
+
+async function withStaging<T>(conn: string, stagingSchema: string, fn: (s: StagingPool) => Promise<T>, onMissing: () => T): Promise<T> {
+  const s = await openExisting(conn, stagingSchema);
+  if (!s) return onMissing();
   try {
-    const present = await s.pool.query<{ table_name: string }>('SELECT table_name FROM information_schema.tables WHERE table_schema = $1', [s.schema]);
-    const names = new Set(present.rows.map((r) => r.table_name));
+    const names = new Set(await tablesIn(s));
     if (!TABLES.every((t) => names.has(t))) return onMissing();
     return await fn(s);
   } catch (err) {
@@ -69,7 +80,8 @@ export async function inspectStaging(stagingConn: string, stagingSchema: string)
     stagingConn,
     stagingSchema,
     async (s) => {
-      const q = (t: string) => `${ident(s.schema)}.${ident(t)}`;
+      const q = (t: StagingTable) => stagingTable(s.schema, t);
+      const { latestResolved } = stagingSql(s.schema);
       const cps = await s.pool.query<{ target_schema: string; schema_parts: string; nanos: string; logical: number; applied_at: Date | null }>(
         `SELECT target_schema, schema_parts, nanos, logical, applied_at FROM ${q('failback_checkpoints')} ORDER BY target_schema`,
       );
@@ -77,7 +89,7 @@ export async function inspectStaging(stagingConn: string, stagingSchema: string)
       for (const c of cps.rows) {
         const args = [c.target_schema, c.nanos, c.logical];
         const [latest, pending, oldest, lease] = await Promise.all([
-          s.pool.query<{ nanos: string; logical: number }>(`SELECT nanos, logical FROM ${q('failback_resolved')} WHERE target_schema = $1 ORDER BY nanos DESC, logical DESC LIMIT 1`, [c.target_schema]),
+          s.pool.query<{ nanos: string; logical: number }>(latestResolved, [c.target_schema]),
           s.pool.query<{ table_name: string; n: string }>(
             `SELECT table_name, count(*) AS n FROM ${q('failback_mutations')} WHERE target_schema = $1 AND (nanos, logical) > ($2, $3) GROUP BY table_name ORDER BY table_name`,
             args,
@@ -94,15 +106,9 @@ export async function inspectStaging(stagingConn: string, stagingSchema: string)
           per[r.table_name] = Number(r.n);
           total += Number(r.n);
         }
-        let parts: string[];
-        try {
-          parts = JSON.parse(c.schema_parts) as string[];
-        } catch {
-          parts = c.target_schema.split('.');
-        }
         targets.push({
           targetSchema: c.target_schema,
-          parts,
+          parts: schemaPartsOf(c.target_schema, c.schema_parts),
           applied: hlcText(c.nanos, c.logical),
           appliedAt: c.applied_at ? new Date(c.applied_at).toISOString() : null,
           latestResolved: latest.rows[0] ? hlcText(latest.rows[0].nanos, latest.rows[0].logical) : null,
@@ -138,7 +144,7 @@ export async function cleanStaging(stagingConn: string, stagingSchema: string, o
     stagingConn,
     stagingSchema,
     async (s) => {
-      const q = (t: string) => `${ident(s.schema)}.${ident(t)}`;
+      const q = (t: StagingTable) => stagingTable(s.schema, t);
       const client = await s.pool.connect();
       try {
         await client.query('BEGIN');
@@ -178,18 +184,13 @@ export async function cleanStaging(stagingConn: string, stagingSchema: string, o
  * Replicator's tables may share the schema; they are never touched). Idempotent.
  */
 export async function dropStagingSchema(stagingConn: string, stagingSchema: string): Promise<{ droppedTables: string[]; droppedSchema: boolean }> {
-  let s: StagingPool;
+  const s = await openExisting(stagingConn, stagingSchema);
+  if (!s) return { droppedTables: [], droppedSchema: false };
   try {
-    s = await openStagingPool(stagingConn, stagingSchema, { create: false, log: silentLogger(), maxPoolSize: 2 });
-  } catch (err) {
-    if (err instanceof AppError && err.code === 'STAGING_MISSING') return { droppedTables: [], droppedSchema: false };
-    throw err;
-  }
-  try {
-    const present = await s.pool.query<{ table_name: string }>('SELECT table_name FROM information_schema.tables WHERE table_schema = $1', [s.schema]);
-    const ours = present.rows.map((r) => r.table_name).filter((t) => (TABLES as readonly string[]).includes(t));
-    for (const t of ours) await s.pool.query(`DROP TABLE IF EXISTS ${ident(s.schema)}.${ident(t)}`);
-    const left = present.rows.length - ours.length;
+    const present = await tablesIn(s);
+    const ours = present.filter((t): t is StagingTable => (TABLES as readonly string[]).includes(t));
+    for (const t of ours) await s.pool.query(`DROP TABLE IF EXISTS ${stagingTable(s.schema, t)}`);
+    const left = present.length - ours.length;
     let droppedSchema = false;
     if (left === 0 && s.schema !== 'public') {
       try {

@@ -41,8 +41,13 @@ export interface StagingSql {
   readonly memoGet: string;
 }
 
+export type StagingTable = (typeof TABLES)[number];
+
+/** One of the engine's tables as schema.table (the pool is connected to the staging database). */
+export const stagingTable = (schema: string, name: StagingTable): string => `${ident(schema)}.${ident(name)}`;
+
 export function stagingSql(schema: string): StagingSql {
-  const t = (name: (typeof TABLES)[number]) => `${ident(schema)}.${ident(name)}`;
+  const t = (name: StagingTable) => stagingTable(schema, name);
   const m = t('failback_mutations');
   const r = t('failback_resolved');
   const c = t('failback_checkpoints');

@@ -5,6 +5,7 @@
  * sharing the schema.
  */
 import type pg from 'pg';
+import { Semaphore } from '../../lib/concurrency.js';
 import { compareHlc, ZERO_HLC, type Hlc } from '../../lib/hlc.js';
 import type { SchemaProgress, StagedRow } from '../resolve/ports.js';
 import type { RawText, TargetSchema } from '../types.js';
@@ -35,7 +36,17 @@ export type ResolvedOutcome = 'stored' | 'duplicate' | 'backwards';
 const INSERT_MAX_ROWS = 5000;
 const INSERT_MAX_BYTES = 4 * 1024 * 1024;
 
-const hlcOf = (nanos: string, logical: number | string): Hlc => ({ nanos: BigInt(nanos), logical: Number(logical) });
+/** An HLC from a staging row's nanos (INT8 arrives as text) and logical columns. */
+export const hlcOf = (nanos: string, logical: number | string): Hlc => ({ nanos: BigInt(nanos), logical: Number(logical) });
+
+/** A checkpoint row's schema_parts (JSON text); the key split at its dots when that does not parse. */
+export function schemaPartsOf(targetSchema: string, schemaParts: string): string[] {
+  try {
+    return JSON.parse(schemaParts) as string[];
+  } catch {
+    return targetSchema.split('.');
+  }
+}
 const msInterval = (ms: number) => `${Math.max(1, Math.round(ms))} milliseconds`;
 
 /** A staged row as read (rowMode 'array'): nanos, logical, table_name, key_json, after_json, before_json. */
@@ -119,30 +130,6 @@ function toStaged(records: readonly RecordRow[], out: StagedRow[] = []): StagedR
   return out;
 }
 
-/**
- * At most `size` staging writes at once (--stagingWriteParallelism), first come first served. Staged
- * keys grow with the HLC, so concurrent inserts all go to the same end of the primary-key index and
- * contend there: on PostgreSQL four at once cost 50% more server CPU per row than one, for the same
- * throughput.
- */
-class WriteSlots {
-  private busy = 0;
-  private readonly queue: (() => void)[] = [];
-  constructor(private readonly size: number) {}
-
-  async run<T>(fn: () => Promise<T>): Promise<T> {
-    if (this.busy >= this.size) await new Promise<void>((resolve) => this.queue.push(resolve));
-    else this.busy++;
-    try {
-      return await fn();
-    } finally {
-      const next = this.queue.shift();
-      if (next) next();
-      else this.busy--;
-    }
-  }
-}
-
 /** SQLSTATE of a unique violation (PostgreSQL and CockroachDB). */
 const UNIQUE_VIOLATION = '23505';
 /** How long staging keeps using the duplicate-tolerant insert after a batch held a duplicate. */
@@ -162,7 +149,12 @@ export class StagingStore {
   private readonly registered = new Set<string>();
   /** Until when putMutations skips the plain insert (epoch ms; see putMutations). */
   private tolerantUntil = 0;
-  private readonly writeSlots: WriteSlots;
+  /**
+   * At most --stagingWriteParallelism staging writes at once, first come first served. Staged keys grow
+   * with the HLC, so concurrent inserts all go to the same end of the primary-key index and contend
+   * there: on PostgreSQL four at once cost 50% more server CPU per row than one, for the same throughput.
+   */
+  private readonly writeSlots: Semaphore;
 
   constructor(
     readonly pool: pg.Pool,
@@ -172,7 +164,7 @@ export class StagingStore {
   ) {
     this.sql = stagingSql(schemaName);
     this.now = options.now ?? Date.now;
-    this.writeSlots = new WriteSlots(options.writeParallelism ?? 2);
+    this.writeSlots = new Semaphore(options.writeParallelism ?? 2);
   }
 
   private readonly now: () => number;
@@ -331,15 +323,9 @@ export class StagingStore {
     // this runs every --flushPeriod on every instance.
     const latest = await Promise.all(cps.rows.map((c) => this.pool.query<{ nanos: string; logical: number }>(this.sql.latestResolved, [c.target_schema])));
     return cps.rows.map((c, i) => {
-      let parts: string[];
-      try {
-        parts = JSON.parse(c.schema_parts) as string[];
-      } catch {
-        parts = c.target_schema.split('.');
-      }
       const r = latest[i]?.rows[0];
       return {
-        schema: { key: c.target_schema, parts },
+        schema: { key: c.target_schema, parts: schemaPartsOf(c.target_schema, c.schema_parts) },
         applied: hlcOf(c.nanos, c.logical),
         resolved: r ? hlcOf(r.nanos, r.logical) : ZERO_HLC,
       };

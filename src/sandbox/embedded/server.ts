@@ -19,6 +19,8 @@ import net from 'node:net';
 import type { Logger } from '../../lib/log.js';
 import { CANCEL_REQUEST, GSSENC_REQUEST, MessageReader, PROTOCOL_V3, SSL_REQUEST, query } from '../crdb/protocol/index.js';
 import { Gate } from '../crdb/server/index.js';
+import { ident } from '../crdb/sql/literals.js';
+import { listenOn } from '../crdb/util/listen.js';
 import { renameMessage } from './names.js';
 
 /** What the server needs from a PGlite instance (structural, so tests can pass a fake). */
@@ -49,13 +51,7 @@ export class SharedSessionServer {
 
   /** Listens on host:port (0 picks a free port) and resolves with the port. */
   listen(host: string, port: number): Promise<number> {
-    return new Promise((resolve, reject) => {
-      this.server.once('error', reject);
-      this.server.listen(port, host, () => {
-        this.server.removeListener('error', reject);
-        resolve((this.server.address() as net.AddressInfo).port);
-      });
-    });
+    return listenOn(this.server, host, port);
   }
 
   get connectionCount(): number {
@@ -206,7 +202,7 @@ class Connection {
       const discard = () => undefined;
       await this.exec(SYNC, discard);
       if (this.db.isInTransaction()) await this.exec(query('ROLLBACK'), discard);
-      for (const name of this.prepared) await this.exec(query(`DEALLOCATE "${name.replace(/"/g, '""')}"`), discard);
+      for (const name of this.prepared) await this.exec(query(`DEALLOCATE ${ident(name)}`), discard);
       this.prepared.clear();
     } finally {
       this.gate.release(this);

@@ -9,18 +9,11 @@ import type { TargetSchema } from '../../replicator/types.js';
 import type { FailbackConfig } from '../config.js';
 import type { SqlSession } from '../services.js';
 import type { StepContext } from '../step.js';
-import { findSourceTable, splitTableName, type SourceTable } from './crdb.js';
+import { findSourceTable, type SourceTable } from './crdb.js';
 import { bindPort } from './engine.js';
 import { outputsOf, PreflightOutputs, type TlsOutputs } from './outputs.js';
 import { webhookPath, type SinkLocation, type SinkTls } from './sink-uri.js';
 import { dialectForConn, targetSchemaFor } from './target.js';
-
-/** "schema.table" keys for the configured tables without asking the catalog (unqualified means public). */
-export const configTableKeys = (config: Pick<FailbackConfig, 'tables'>): string[] =>
-  config.tables.map((t) => {
-    const { schema, table } = splitTableName(t);
-    return `${schema ?? 'public'}.${table}`.toLowerCase();
-  });
 
 /** Resolves every configured table in CockroachDB's catalog; names the missing ones in one error. */
 export async function resolveSourceTables(session: SqlSession, config: Pick<FailbackConfig, 'tables'>): Promise<SourceTable[]> {

@@ -9,7 +9,7 @@ import { existsSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { parseHostPort } from '../../lib/conn.js';
 import { AppError, ExitCode } from '../../lib/errors.js';
-import type { FailbackConfig } from '../config.js';
+import { stagingConnOf, type FailbackConfig } from '../config.js';
 import type { HttpClient } from '../services.js';
 
 export const TARGET_CONN_ENV = 'MOLT_FAILBACK_REPLICATOR_TARGET_CONN';
@@ -129,7 +129,7 @@ export function engineLaunch(
   args.push(...config.replicator.extraFlags);
   const env = {
     [TARGET_CONN_ENV]: config.target.conn,
-    [STAGING_CONN_ENV]: config.staging.conn ?? config.crdb.conn,
+    [STAGING_CONN_ENV]: stagingConnOf(config),
   };
   const digest = (v: string) => createHash('sha256').update(v).digest('hex');
   const material = JSON.stringify({ args, env: Object.fromEntries(Object.entries(env).map(([k, v]) => [k, digest(v)])) });

@@ -1,23 +1,45 @@
 /**
  * Small file helpers for what steps keep in the state folder (certificates, keys, token, pid files).
- * Writes are atomic (temp file, fsync, rename) so a crash never leaves half a key behind, and secret
- * files are created 0600 from the start rather than chmod-ed afterwards.
+ * Writes are atomic (temp file, fsync, rename, fsync of the folder) so a crash never leaves half a key
+ * behind, and secret files are created 0600 from the start rather than chmod-ed afterwards.
  */
-import { closeSync, existsSync, fsyncSync, mkdirSync, openSync, readFileSync, renameSync, statSync, writeSync, chmodSync } from 'node:fs';
+import { closeSync, existsSync, fsyncSync, mkdirSync, openSync, readFileSync, renameSync, statSync, writeSync, chmodSync, unlinkSync } from 'node:fs';
 import { basename, dirname, join } from 'node:path';
 
 export function writeFileAtomic(path: string, data: string, mode = 0o600): void {
-  mkdirSync(dirname(path), { recursive: true, mode: 0o700 });
-  const tmp = join(dirname(path), `.${basename(path)}.${process.pid}.tmp`);
+  const dir = dirname(path);
+  mkdirSync(dir, { recursive: true, mode: 0o700 });
+  const tmp = join(dir, `.${basename(path)}.${process.pid}.tmp`);
   const fd = openSync(tmp, 'w', mode);
   try {
-    writeSync(fd, data);
-    fsyncSync(fd);
-  } finally {
-    closeSync(fd);
+    try {
+      writeSync(fd, data);
+      fsyncSync(fd);
+    } finally {
+      closeSync(fd);
+    }
+    chmodSync(tmp, mode);
+    renameSync(tmp, path);
+  } catch (err) {
+    // A full disk or a vanished folder must not leave a half-written temp file behind.
+    try {
+      unlinkSync(tmp);
+    } catch {
+      // Never created or already renamed.
+    }
+    throw err;
   }
-  chmodSync(tmp, mode);
-  renameSync(tmp, path);
+  // fsync the folder so the rename itself survives a power loss.
+  try {
+    const dfd = openSync(dir, 'r');
+    try {
+      fsyncSync(dfd);
+    } finally {
+      closeSync(dfd);
+    }
+  } catch {
+    // Some filesystems refuse fsync on directories; the rename is still atomic.
+  }
 }
 
 export const readText = (path: string): string | undefined => (existsSync(path) ? readFileSync(path, 'utf8') : undefined);

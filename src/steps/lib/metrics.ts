@@ -46,8 +46,9 @@ export interface EngineSnapshot {
 
 const toRecord = (m: Map<string, number>): Record<string, number> => Object.fromEntries(m);
 
-export function engineSnapshot(text: string, at: number): EngineSnapshot {
-  const samples = parsePrometheusText(text);
+export const engineSnapshot = (text: string, at: number): EngineSnapshot => snapshotOf(parsePrometheusText(text), at);
+
+function snapshotOf(samples: readonly Sample[], at: number): EngineSnapshot {
   const codes = sumBy(pickFamily(samples, ['http_status_codes_total', 'http_status_codes']), ['code'], 'unknown');
   const lag = pickFamily(samples, ['core_source_lag_seconds', 'source_lag_seconds']);
   const unapplied = samples.filter((s) => /unapplied/.test(s.name) && !s.name.endsWith('_total'));
@@ -70,4 +71,13 @@ export async function scrape(http: HttpClient, url: string, timeoutMs = 5000): P
   const res = await http.get(url, { timeoutMs });
   if (res.status !== 200) throw new Error(`GET ${url} answered ${res.status}`);
   return { text: res.body, samples: parsePrometheusText(res.body) };
+}
+
+/**
+ * Scrapes our engine's /_/varz once (rejects like scrape); `at` is read from `now` once the answer is
+ * in, so steps can pass their fake clock.
+ */
+export async function scrapeEngine(http: HttpClient, url: string, now: () => number = Date.now, timeoutMs = 3000): Promise<EngineSnapshot> {
+  const { samples } = await scrape(http, url, timeoutMs);
+  return snapshotOf(samples, now());
 }

@@ -4,7 +4,10 @@
  * substrings only (facts §2.1, §3): the prefixes ("transient error:", "retryable error:") changed
  * across releases.
  */
-import { redactSinkText } from './sink-uri.js';
+import type { StepContext } from '../step.js';
+import { sinkLocation, targetOf } from './common.js';
+import { currentDatabase } from './crdb.js';
+import { redactSinkText, sinkBase } from './sink-uri.js';
 
 export interface Diagnosis {
   kind: 'connection-refused' | 'unknown-schema' | 'gc-threshold' | 'unauthorized' | 'not-found' | 'tls' | 'timeout' | 'rangefeeds-disabled' | 'bad-payload' | 'other';
@@ -81,4 +84,13 @@ export function diagnose(text: string, c: DiagnoseContext): Diagnosis {
     return { kind: 'bad-payload', summary: `The engine rejected the payload: ${t}`, actions: ['Remove changefeed options the engine does not accept (for example mvcc_timestamp, envelope or format).'] };
   }
   return { kind: 'other', summary: t, actions: [] };
+}
+
+/** diagnose() with the context taken from the config: our sink's host:port and path, and CockroachDB's database. */
+export async function diagnoseChangefeed(ctx: Pick<StepContext, 'config' | 'services'>, text: string): Promise<Diagnosis> {
+  const { dialect } = targetOf(ctx.config);
+  const loc = sinkLocation(ctx.config);
+  const database = await currentDatabase(await ctx.services.crdb()).catch(() => 'defaultdb');
+  const pathShape = dialect.name === 'postgres' ? '/database/schema' : dialect.name === 'mysql' ? '/database' : '/SCHEMA (upper case)';
+  return diagnose(text, { endpoint: sinkBase(loc).replace(/^webhook-https:\/\//, '').replace(/\/.*$/, ''), path: loc.path, pathShape, database });
 }

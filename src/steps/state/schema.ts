@@ -41,7 +41,7 @@ export const StateSchema = z.object({
   version: z.literal(STATE_VERSION),
   createdAt: z.string(),
   updatedAt: z.string(),
-  /** Step ids in runbook order when the state was created, to detect a changed runbook. */
+  /** Step ids in runbook order when the state was created; informational (nothing compares it). */
   runbook: z.array(z.string()),
   /** Redacted description of what this state belongs to (never secrets). */
   subject: z

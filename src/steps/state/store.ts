@@ -3,10 +3,11 @@
  * The file store writes atomically (temp file, fsync, rename, fsync of the folder), with mode 0600,
  * and takes an exclusive lock file (created with O_EXCL) so two runs never interleave.
  */
-import { closeSync, fsyncSync, mkdirSync, openSync, readFileSync, renameSync, unlinkSync, writeSync, existsSync, chmodSync } from 'node:fs';
-import { dirname, basename, join } from 'node:path';
+import { closeSync, mkdirSync, openSync, readFileSync, unlinkSync, writeSync, existsSync } from 'node:fs';
+import { dirname } from 'node:path';
 import { hostname } from 'node:os';
 import { AppError, ExitCode } from '../../lib/errors.js';
+import { writeFileAtomic } from '../lib/files.js';
 import { StateSchema, STATE_VERSION, type FailbackState } from './schema.js';
 
 export interface StateStore {
@@ -86,40 +87,7 @@ export class FileStateStore implements StateStore {
   }
 
   write(state: FailbackState): void {
-    const valid = validate(state, 'the new state');
-    const dir = dirname(this.location);
-    mkdirSync(dir, { recursive: true, mode: 0o700 });
-    const tmp = join(dir, `.${basename(this.location)}.${process.pid}.tmp`);
-    const fd = openSync(tmp, 'w', 0o600);
-    try {
-      try {
-        writeSync(fd, `${JSON.stringify(valid, null, 2)}\n`);
-        fsyncSync(fd);
-      } finally {
-        closeSync(fd);
-      }
-      chmodSync(tmp, 0o600);
-      renameSync(tmp, this.location);
-    } catch (err) {
-      // A full disk or a vanished folder must not leave a half-written temp file next to the state.
-      try {
-        unlinkSync(tmp);
-      } catch {
-        // Never created or already renamed.
-      }
-      throw err;
-    }
-    // fsync the folder so the rename itself survives a power loss.
-    try {
-      const dfd = openSync(dir, 'r');
-      try {
-        fsyncSync(dfd);
-      } finally {
-        closeSync(dfd);
-      }
-    } catch {
-      // Some filesystems refuse fsync on directories; the rename is still atomic.
-    }
+    writeFileAtomic(this.location, `${JSON.stringify(validate(state, 'the new state'), null, 2)}\n`, 0o600);
   }
 
   lock(): () => void {

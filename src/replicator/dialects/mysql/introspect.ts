@@ -160,11 +160,6 @@ export async function introspectMy(db: MyQueryable, schema: TargetSchema, flavor
       hasDefault,
     });
   }
-  const keys = new Map<string, string[]>();
-  for (const r of pks) {
-    let list = keys.get(r.table_name);
-    if (!list) keys.set(r.table_name, (list = []));
-    list.push(r.column_name);
-  }
+  const keys = pks.map((r) => [r.table_name, r.column_name] as const);
   return buildSchemaInfo(resolved, columnsByTable, keys, fks);
 }

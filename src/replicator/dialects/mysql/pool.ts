@@ -22,14 +22,14 @@ import type {
 } from '../../types.js';
 import { canonicalByClass } from '../shared/canonical.js';
 import { requirePrimaryKey, shapeDeletes, shapeUpserts } from '../shared/payload.js';
-import type { SqlStatement, WriteLimits } from '../shared/statement.js';
+import type { WriteLimits } from '../shared/statement.js';
 import { assertOpen, runStatements, targetUnreachable } from '../shared/target.js';
 import { fromCanonical } from '../shared/values.js';
 import { MY_SESSION_SETUP, flavorFromVersion, type ServerFlavor } from './driver.js';
 import { classifyMy } from './errors.js';
 import { introspectMy, resolveMySchema } from './introspect.js';
 import { checkMyPrivileges, myGrantStatements } from './privileges.js';
-import { inlineParams, MyStatement, renderDelete, renderSelectPage, renderUpsert } from './sql.js';
+import { renderDelete, renderSelectPage, renderUpsert, type MyStatement } from './sql.js';
 
 const BINARY_TYPE = /^(binary|varbinary|bit|tinyblob|blob|mediumblob|longblob|geometry|point|linestring|polygon|multi|geomcollection|geometrycollection)\b/i;
 
@@ -49,14 +49,14 @@ class MyTx implements TargetTx {
     private readonly flavor: ServerFlavor,
   ) {}
 
-  // Statements are inlined here rather than by mysql2 (the same literals, see inlineParams) and sent as
-  // plain text; values: null keeps mysql2 from scanning the finished text for placeholders again.
+  // Statements are inlined here rather than by mysql2 (the same literals, see MyStatement.inline) and
+  // sent as plain text; values: null keeps mysql2 from scanning the finished text for placeholders again.
   private exec = async (sql: string): Promise<number> => {
     const [r] = await this.conn.query({ sql, values: null });
     return (r as { affectedRows?: number }).affectedRows ?? 0;
   };
 
-  private static inline = (s: SqlStatement): string => (s instanceof MyStatement ? s.inline() : inlineParams(s.sql, s.params));
+  private static inline = (s: MyStatement): string => s.inline();
 
   async upsert(schema: TargetSchema, table: TableInfo, rows: readonly string[], options?: WriteOptions): Promise<WriteResult> {
     return this.prepareUpsert(schema, table, rows)(options);

@@ -120,7 +120,7 @@ export function renderUpsert(
   group: RowGroup,
   limits: WriteLimits,
   style: UpsertStyle,
-): SqlStatement[] {
+): MyStatement[] {
   const cols = group.columns;
   const values = group.rows.map((r) => cols.map((c, i) => myParam(c, r[i])));
   const tuple = `(${cols.map(() => '?').join(', ')})`;
@@ -144,7 +144,7 @@ export function renderDelete(
   keyColumns: readonly ColumnInfo[],
   keys: readonly (readonly JsonValue[])[],
   limits: WriteLimits,
-): SqlStatement[] {
+): MyStatement[] {
   const values = keys.map((k) => keyColumns.map((c, i) => myParam(c, k[i])));
   const single = keyColumns.length === 1;
   const target = single ? quoteIdent(keyColumns[0]!.name) : `(${keyColumns.map((c) => quoteIdent(c.name)).join(', ')})`;

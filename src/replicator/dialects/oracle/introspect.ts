@@ -133,16 +133,10 @@ export async function introspectOracle(conn: OracleConnectionLike, schema: Targe
       hasDefault: (num(r[10]) ?? 0) > 0 || str(r[11]) === 'YES',
     });
   }
-  const keys = new Map<string, string[]>();
-  for (const r of pks) {
-    const table = str(r[0]);
-    if (!keys.has(table)) keys.set(table, []);
-    keys.get(table)!.push(str(r[1]));
-  }
   return buildSchemaInfo(
     resolved,
     columnsByTable,
-    keys,
+    pks.map((r) => [str(r[0]), str(r[1])] as const),
     fks.map((r) => ({ child: str(r[0]), parent: str(r[1]) })),
   );
 }

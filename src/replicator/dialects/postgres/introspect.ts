@@ -148,11 +148,6 @@ export async function introspectPg(db: PgQueryable, schema: TargetSchema): Promi
       ...(r.identity === 'a' ? { identity: 'always' as const } : r.identity === 'd' ? { identity: 'by-default' as const } : {}),
     });
   }
-  const keys = new Map<string, string[]>();
-  for (const r of pks.rows) {
-    let list = keys.get(r.table_name);
-    if (!list) keys.set(r.table_name, (list = []));
-    list.push(r.column_name);
-  }
+  const keys = pks.rows.map((r) => [r.table_name, r.column_name] as const);
   return buildSchemaInfo(resolved, columnsByTable, keys, fks.rows);
 }

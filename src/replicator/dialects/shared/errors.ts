@@ -2,6 +2,7 @@
  * Helpers for error classification that every dialect shares: walking `cause` chains and recognising
  * Node socket failures. The dialects own the database error codes.
  */
+import { errorChain } from '../../../lib/error-chain.js';
 import { TargetSchemaError } from '../../types.js';
 
 /** Node.js network error codes that mean the connection is gone or could not be made: worth a retry. */
@@ -19,16 +20,8 @@ export const SOCKET_ERROR_CODES: ReadonlySet<string> = new Set([
   'ENOTFOUND',
 ]);
 
-/** The error and its causes (at most 8 deep), so wrapped driver errors still classify. */
-export function errorChain(err: unknown): unknown[] {
-  const out: unknown[] = [];
-  let cur: unknown = err;
-  while (cur !== undefined && cur !== null && out.length < 8) {
-    out.push(cur);
-    cur = typeof cur === 'object' ? (cur as { cause?: unknown }).cause : undefined;
-  }
-  return out;
-}
+// In lib/ so that apply/ walks causes the same way without importing a dialect module.
+export { errorChain };
 
 export const isTargetSchemaError = (err: unknown): boolean => errorChain(err).some((e) => e instanceof TargetSchemaError);
 

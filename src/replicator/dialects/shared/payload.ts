@@ -5,7 +5,7 @@
  * key folded into one row, and rows grouped by the set of columns they carry so that a column absent
  * from a payload is never overwritten with NULL. No SQL and no driver here.
  */
-import { forEachMemberExact, JsonNumber, parseExactJson, stringifyExact, type JsonValue } from '../../../lib/exact-json.js';
+import { forEachMemberExact, JsonNumber, stringifyExact, type JsonValue } from '../../../lib/exact-json.js';
 import { TargetSchemaError, type ColumnInfo, type TableInfo } from '../../types.js';
 
 /** Rows that carry the same columns: one statement shape. */
@@ -59,20 +59,6 @@ export function requirePrimaryKey(table: TableInfo): readonly ColumnInfo[] {
     if (!c) throw new TargetSchemaError(`primary-key column ${name} of ${table.name} is not among its columns`, table.name, name);
     return c;
   });
-}
-
-/** Parses a row image and checks it is a JSON object. */
-export function parseRowImage(table: TableInfo, text: string): Record<string, JsonValue> {
-  let v: JsonValue;
-  try {
-    v = parseExactJson(text);
-  } catch (err) {
-    throw new TargetSchemaError(`row image for ${table.name} is not valid JSON: ${(err as Error).message}`, table.name);
-  }
-  if (v === null || typeof v !== 'object' || Array.isArray(v) || v instanceof JsonNumber) {
-    throw new TargetSchemaError(`row image for ${table.name} is not a JSON object`, table.name);
-  }
-  return v;
 }
 
 /**

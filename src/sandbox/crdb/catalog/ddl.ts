@@ -317,13 +317,6 @@ BEGIN
   EXECUTE sql;
 END
 $$;
-CREATE OR REPLACE FUNCTION _crdb_emulator.exec_deferred_count(sql text) RETURNS bigint LANGUAGE plpgsql AS $$
-DECLARE v bigint;
-BEGIN
-  EXECUTE sql INTO v;
-  RETURN v;
-END
-$$;
 CREATE OR REPLACE FUNCTION _crdb_emulator.exec_deferred_job(sql text) RETURNS TABLE (job_id bigint) LANGUAGE plpgsql AS $$
 BEGIN
   RETURN QUERY EXECUTE sql;

@@ -6,6 +6,7 @@
  * CockroachDB reports them only after the rangefeed check, which runs in the backend.
  * The result also carries the runtime options the feed runner needs, stored with the job.
  */
+import { lit } from '../sql/literals.js';
 import { formatGoDuration, parseGoDuration, GoDurationError } from '../util/go-duration.js';
 import { parseSinkConfig, SinkConfigError, type SinkBatchConfig } from './sink-config.js';
 import { parseSinkUri, redactSinkUri, SinkUriError, webhookTarget } from './sink-uri.js';
@@ -170,9 +171,6 @@ export function parseCursorText(text: string): { wall: string; logical: number }
   if (wall === 0n && logical === 0) throw new ChangefeedError('AS OF SYSTEM TIME: zero timestamp is invalid', UNCATEGORIZED);
   return { wall: wall.toString(), logical };
 }
-
-/** Single-quoted SQL string as CockroachDB prints it in job descriptions. */
-const quoteSql = (s: string) => `'${s.replace(/'/g, "''")}'`;
 
 export interface ChangefeedStatementParts {
   /** Target names as written (for the description). */
@@ -344,10 +342,10 @@ export function validateChangefeed(stmt: ChangefeedStatementParts): ValidatedCha
     .map(([k, v]) => {
       const def = OPTIONS[k] as OptDef;
       if (def.type === 'flag' || (v === '' && def.canBeEmpty)) return k;
-      return `${k} = ${quoteSql(k === 'webhook_auth_header' ? 'redacted' : v)}`;
+      return `${k} = ${lit(k === 'webhook_auth_header' ? 'redacted' : v)}`;
     });
   const description =
-    `CREATE CHANGEFEED FOR TABLE ${stmt.targets.join(', ')} INTO ${quoteSql(sinkUriRedacted)}` + (described.length ? ` WITH OPTIONS (${described.join(', ')})` : '');
+    `CREATE CHANGEFEED FOR TABLE ${stmt.targets.join(', ')} INTO ${lit(sinkUriRedacted)}` + (described.length ? ` WITH OPTIONS (${described.join(', ')})` : '');
 
   return { options: opts, runtime, initialScan, cursor, fullTableName: has('full_table_name'), sinkError, notices, sinkUriRedacted, description };
 }

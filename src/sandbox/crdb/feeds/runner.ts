@@ -13,6 +13,7 @@ import { compareHlc, formatStatusHlc, type Hlc } from '../../../lib/hlc.js';
 import type { Logger } from '../../../lib/log.js';
 import type { InternalDb } from '../backend/internal-db.js';
 import { parseSinkUri, redactForLog, webhookTarget } from '../changefeed/sink-uri.js';
+import { nanosToMillis } from '../util/go-duration.js';
 import { Batcher } from './batcher.js';
 import { batchBody, encodeMessage, resolvedBody, type EncodedMessage, type TargetInfo } from './encoder.js';
 import type { FaultState } from './faults.js';
@@ -40,7 +41,6 @@ export interface RunnerDeps {
 }
 
 const prevHlc = (h: Hlc): Hlc => (h.logical > 0 ? { nanos: h.nanos, logical: h.logical - 1 } : { nanos: h.nanos - 1n, logical: 0x7fffffff });
-const nsToMs = (ns: string | bigint) => Number(BigInt(ns) / 1_000_000n);
 
 export class FeedRunner {
   private stopped = false;
@@ -149,7 +149,7 @@ export class FeedRunner {
       const target = webhookTarget(parseSinkUri(job.sinkUri).url);
       this.client = new WebhookClient(target, {
         authHeader: opts.authHeader,
-        timeoutMs: opts.clientTimeoutNs === null ? null : Math.max(1, nsToMs(opts.clientTimeoutNs)),
+        timeoutMs: opts.clientTimeoutNs === null ? null : Math.max(1, nanosToMillis(opts.clientTimeoutNs)),
         compression: opts.compression,
         extraHeaders: opts.extraHeaders ?? {},
         format: opts.format,
@@ -157,7 +157,7 @@ export class FeedRunner {
       this.log.info({ job: this.jobId, sink: redactForLog(job.sinkUri) }, 'crdb emulator: changefeed started');
     }
     const targets = new Map<string, TargetInfo>(job.targets.map((t) => [String(t.relid), { relid: String(t.relid), topic: t.topic, columns: t.columns }]));
-    const batcher = new Batcher({ messages: opts.sink.messages, bytes: opts.sink.bytes, frequencyMs: nsToMs(opts.sink.frequencyNs) });
+    const batcher = new Batcher({ messages: opts.sink.messages, bytes: opts.sink.bytes, frequencyMs: nanosToMillis(opts.sink.frequencyNs) });
 
     let hw: Hlc;
     if (job.scanPending || job.hw === null) {
@@ -181,7 +181,7 @@ export class FeedRunner {
 
     const relids = [...targets.keys()];
     const endTime: Hlc | null = opts.endTime ? { nanos: BigInt(opts.endTime.wall), logical: opts.endTime.logical } : null;
-    const minCheckpointMs = nsToMs(opts.minCheckpointNs);
+    const minCheckpointMs = nanosToMillis(opts.minCheckpointNs);
     const resolvedNs = opts.resolvedNs === null ? null : BigInt(opts.resolvedNs);
     let cursor: EventCursor = { hlc: hw, seq: MAX_SEQ };
     let frontier: Hlc = hw;
@@ -247,7 +247,7 @@ export class FeedRunner {
   /** Sends one body with the sink's retries; throws SinkFailure when they are exhausted. */
   private async deliver(body: string, job: JobRecord): Promise<void> {
     const cfg = job.options.sink;
-    let backoff = Math.max(1, nsToMs(cfg.backoffNs));
+    let backoff = Math.max(1, nanosToMillis(cfg.backoffNs));
     for (let retries = 0; ; retries++) {
       this.check();
       const delay = this.deps.faults.current.delayMs;

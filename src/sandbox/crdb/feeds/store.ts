@@ -6,7 +6,7 @@
 import type { Hlc } from '../../../lib/hlc.js';
 import type { InternalDb, Row } from '../backend/internal-db.js';
 import type { FeedRuntimeOptions } from '../changefeed/options.js';
-import { bigLit, lit } from '../sql/literals.js';
+import { bigLit, ident, lit } from '../sql/literals.js';
 import type { FeedEvent } from './encoder.js';
 
 export interface JobTarget {
@@ -126,7 +126,7 @@ export async function scanTable(db: InternalDb, target: JobTarget, at: Hlc): Pro
   return rows.map((r) => ({ key: s(r, 'key'), row: s(r, 'row') }));
 }
 
-const qualified = (t: JobTarget) => `"${t.schema.replace(/"/g, '""')}"."${t.table.replace(/"/g, '""')}"`;
+const qualified = (t: JobTarget) => `${ident(t.schema)}.${ident(t.table)}`;
 
 const guard = (id: string) => `id = ${bigLit(id)} AND status = 'running'`;
 

@@ -6,6 +6,7 @@ import net from 'node:net';
 import { randomInt } from 'node:crypto';
 import type { Logger } from '../../../lib/log.js';
 import type { BackendTarget } from '../protocol/backend.js';
+import { listenOn } from '../util/listen.js';
 import type { Gate } from './gate.js';
 import { Session } from './session.js';
 
@@ -28,13 +29,7 @@ export class PgListener {
   }
 
   listen(host: string, port: number): Promise<number> {
-    return new Promise((resolve, reject) => {
-      this.server.once('error', reject);
-      this.server.listen(port, host, () => {
-        this.server.removeListener('error', reject);
-        resolve((this.server.address() as net.AddressInfo).port);
-      });
-    });
+    return listenOn(this.server, host, port);
   }
 
   private accept(socket: net.Socket): void {

@@ -187,5 +187,3 @@ export function stringValue(tok: Token): string {
 
 /** The name an identifier token denotes: quoted keeps case, unquoted folds to lower case. */
 export const identValue = (tok: Token): string => (tok.type === 'qident' ? tok.text.slice(1, -1).replace(/""/g, '"') : tok.text.toLowerCase());
-
-export const isWord = (tok: Token | undefined, ...words: string[]): boolean => tok !== undefined && tok.type === 'ident' && words.includes(tok.upper);

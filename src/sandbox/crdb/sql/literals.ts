@@ -6,7 +6,6 @@
 export const lit = (v: string): string => `'${v.replace(/'/g, "''")}'`;
 export const litOrNull = (v: string | null | undefined): string => (v === null || v === undefined ? 'NULL' : lit(v));
 export const ident = (v: string): string => `"${v.replace(/"/g, '""')}"`;
-export const jsonLit = (v: unknown): string => `${lit(JSON.stringify(v))}::jsonb`;
 export const bigLit = (v: bigint | number | string): string => {
   const s = String(v);
   if (!/^-?\d+$/.test(s)) throw new Error(`not an integer: ${s}`);

@@ -384,11 +384,7 @@ const NOT_ALIAS = new Set([
 
 /** Applies the inline rewrites; returns the original text when nothing applies. */
 export function rewriteInline(text: string, tokens: Token[], ctx: RewriteContext, ddl: boolean): string {
-  const sigIdx: number[] = [];
-  tokens.forEach((t, i) => {
-    if (t.type !== 'ws' && t.type !== 'comment') sigIdx.push(i);
-  });
-  const sig = sigIdx.map((i) => tokens[i] as Token);
+  const sig = significant(tokens);
   const isFunctionDdl =
     sig[0]?.upper === 'CREATE' && sig.slice(1, 4).some((t) => t.upper === 'FUNCTION' || t.upper === 'PROCEDURE');
   const tableDdl = ddl && sig[0] !== undefined && ['CREATE', 'ALTER'].includes(sig[0].upper) && sig.slice(1, 6).some((t) => t.upper === 'TABLE');

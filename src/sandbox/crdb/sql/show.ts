@@ -7,7 +7,7 @@
 import { findSetting } from '../catalog/settings.js';
 import type { Token } from './lexer.js';
 import { TokenCursor } from './cursor.js';
-import { lit } from './literals.js';
+import { ident, lit } from './literals.js';
 import { databaseRef, tableRegclassText, type NameContext } from './names.js';
 
 export type ShowResult = { sql: string } | { error: { code: string; message: string } };
@@ -25,7 +25,7 @@ function settingExpr(name: string): ShowResult {
   const def = findSetting(name);
   if (!def) return { error: { code: 'XXUUU', message: `unknown cluster setting '${name.toLowerCase()}'` } };
   const n = lit(def.name);
-  const col = `"${def.name.replace(/"/g, '""')}"`;
+  const col = ident(def.name);
   switch (def.type) {
     case 'b':
       return { sql: `SELECT _crdb_emulator.setting_text(${n})::boolean AS ${col}` };

@@ -107,4 +107,5 @@ export function formatGoDuration(nanos: bigint): string {
   return `${neg ? '-' : ''}${out}`;
 }
 
-export const nanosToMillis = (n: bigint): number => Number(n / 1_000_000n);
+/** Whole milliseconds (truncated); takes the decimal text that runtime options carry, too. */
+export const nanosToMillis = (n: bigint | string): number => Number(BigInt(n) / 1_000_000n);
