@@ -298,7 +298,10 @@ test('each applied window is retired alone, (from, to]; the sweep runs first and
   await again.start();
   await until(() => store.log.includes('mark 40'));
   await until(() => store.rows.length === 0);
-  assert.deepEqual(store.retires.slice(3), [['sweep', 40n]]);
+  // With a 1 ms interval the sweep may run more than once before this line; each one is a sweep at 40.
+  const later = store.retires.slice(3);
+  assert.ok(later.length >= 1);
+  assert.deepEqual(later, later.map(() => ['sweep', 40n]));
   await again.stop(1000);
 });
 
