@@ -6,8 +6,13 @@ export class Semaphore {
   private readonly waiters: (() => void)[] = [];
   constructor(readonly size: number) {}
 
-  async run<T>(fn: () => Promise<T>): Promise<T> {
-    if (this.active >= this.size) await new Promise<void>((resolve) => this.waiters.push(resolve));
+  /**
+   * Runs fn once a slot is free. An abort while waiting gives up the place in the queue and rejects with
+   * the signal's reason, so work whose caller has already given up never starts.
+   */
+  async run<T>(fn: () => Promise<T>, signal?: AbortSignal): Promise<T> {
+    signal?.throwIfAborted();
+    if (this.active >= this.size) await this.waitForSlot(signal);
     else this.active++;
     try {
       return await fn();
@@ -17,6 +22,22 @@ export class Semaphore {
       if (next) next();
       else this.active--;
     }
+  }
+
+  private waitForSlot(signal?: AbortSignal): Promise<void> {
+    return new Promise<void>((resolve, reject) => {
+      const grant = () => {
+        signal?.removeEventListener('abort', onAbort);
+        resolve();
+      };
+      const onAbort = () => {
+        const i = this.waiters.indexOf(grant);
+        if (i >= 0) this.waiters.splice(i, 1);
+        reject(signal?.reason);
+      };
+      this.waiters.push(grant);
+      signal?.addEventListener('abort', onAbort, { once: true });
+    });
   }
 }
 

@@ -32,11 +32,12 @@ export class PgSession implements SqlSession {
     private readonly what: string,
     private readonly log: Logger,
     private readonly setting: string,
+    private readonly connectTimeoutMs = 15_000,
   ) {}
 
   private getPool(): pg.Pool {
     if (!this.pool) {
-      this.pool = new pg.Pool({ connectionString: this.conn, max: 4, connectionTimeoutMillis: 15_000, application_name: 'molt-failback', idleTimeoutMillis: 10_000 });
+      this.pool = new pg.Pool({ connectionString: this.conn, max: 4, connectionTimeoutMillis: this.connectTimeoutMs, application_name: 'molt-failback', idleTimeoutMillis: 10_000 });
       // An idle client losing its connection must not crash the process; the next query reconnects.
       this.pool.on('error', (err) => this.log.warn({ err: redactText(err.message) }, `${this.what} connection dropped`));
     }

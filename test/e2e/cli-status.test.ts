@@ -9,7 +9,7 @@ import assert from 'node:assert/strict';
 import { spawn } from 'node:child_process';
 import { mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { createServer, type Server } from 'node:http';
-import type { AddressInfo } from 'node:net';
+import net, { type AddressInfo } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { STEP_IDS } from '../../src/steps/config.js';
@@ -137,6 +137,24 @@ test('status on a populated state: outputs, errors, live engine rates, and an un
     assert.equal(out.live.engine.webhookRequests, 6);
   } finally {
     sleeper.kill();
+  }
+});
+
+test('status with a CockroachDB that accepts connections but never answers: gives up and says so (exit 0)', async () => {
+  const silent = net.createServer(() => undefined);
+  await new Promise<void>((r) => silent.listen(0, '127.0.0.1', r));
+  const sleeper = spawn(process.execPath, ['-e', 'setTimeout(() => {}, 60000)'], { stdio: 'ignore' });
+  try {
+    const state = writeState('silent', populatedState(sleeper.pid as number));
+    const port = (silent.address() as AddressInfo).port;
+    const r = await runCli(['status', '--state', state, '--interval', '200ms', '--crdb-conn', `postgres://root:hunter22@127.0.0.1:${port}/defaultdb`], { timeoutMs: 90_000, cwd: dir });
+    assert.equal(r.code, 0, describeRun(r));
+    assert.match(r.stdout, /Changefeed 1101234051444375553: CockroachDB could not be queried/);
+    assert.ok(!r.stdout.includes('hunter22') && !r.stderr.includes('hunter22'), 'no secret');
+    assert.match(r.stdout, /rows applied: \d+/, 'the engine part is still shown');
+  } finally {
+    sleeper.kill();
+    silent.close();
   }
 });
 

@@ -169,6 +169,41 @@ test('staging down: 503 with Retry-After (nothing acknowledged), then intake and
   assert.equal((await tgt.query('SELECT 1 FROM seq WHERE id BETWEEN 201 AND 210')).rowCount, 10);
 });
 
+test('staging too slow: 503 at --httpResponseTimeout, and a batch still queued for a staging slot is never written', async () => {
+  const e = await startTestEngine({ targetConn: target.url, stagingConn: staging.url, stagingSchema: `${staging.name}.slow`, stagingCreateSchema: true, disableAuthentication: true, httpResponseTimeout: '1s', stagingWriteParallelism: 1 });
+  engines.push(e);
+  const path = `/${target.name}/public`;
+  const t1 = nextHlc();
+  await expectOk(e, path, upserts(301, 301, 1, t1));
+  const locker = new pg.Client({ connectionString: staging.url });
+  await locker.connect();
+  try {
+    // SHARE blocks the engine's INSERTs into staging but not its reads.
+    await locker.query('BEGIN');
+    await locker.query('LOCK TABLE slow.failback_mutations IN SHARE MODE');
+    const [inFlight, queued] = await Promise.all([post(e.engine.webhookUrl, path, upserts(302, 305, 1, t1)), post(e.engine.webhookUrl, path, upserts(306, 310, 1, t1))]);
+    for (const r of [inFlight, queued]) {
+      assert.equal(r.status, 503, r.body);
+      assert.ok(Number(r.headers['retry-after']) > 0);
+    }
+    await locker.query('COMMIT');
+    const staged = async (from: number, to: number) => {
+      const keys = Array.from({ length: to - from + 1 }, (_, i) => `[${from + i}]`);
+      return (await locker.query('SELECT 1 FROM slow.failback_mutations WHERE key_json = ANY($1)', [keys])).rowCount;
+    };
+    // The write that was already running when the 503 went out finishes (harmless: a re-send is a no-op).
+    await waitFor('the in-flight write to finish once the lock is gone', async () => (await staged(302, 305)) === 4);
+    await new Promise((r) => setTimeout(r, 500));
+    assert.equal(await staged(306, 310), 0, 'the batch that never got a staging slot before its 503 was not written afterwards');
+  } finally {
+    await locker.end();
+  }
+  await expectOk(e, path, upserts(302, 310, 1, t1));
+  await expectOk(e, path, resolved(t1));
+  await waitApplied(e.engine.diagUrl, `${target.name}.public`, t1, 30_000);
+  assert.equal((await tgt.query('SELECT 1 FROM seq WHERE id BETWEEN 301 AND 310')).rowCount, 10);
+});
+
 test("MariaDB target whose user's password changes under the engine: unhealthy, then applies everything", async () => {
   const admin = await mysql.createConnection(MARIADB_ADMIN_URL);
   try {

@@ -42,6 +42,25 @@ describe('Semaphore', () => {
     await assert.rejects(s.run(() => Promise.reject(new Error('boom'))), /boom/);
     assert.equal(await s.run(() => Promise.resolve(7)), 7);
   });
+  it('an abort while waiting leaves the queue without ever running, and the slot goes to the next', async () => {
+    const s = new Semaphore(1);
+    let release!: () => void;
+    const first = s.run(() => new Promise<void>((r) => (release = r)));
+    const abort = new AbortController();
+    let ranAborted = false;
+    const aborted = s.run(async () => {
+      ranAborted = true;
+    }, abort.signal);
+    const third = s.run(() => Promise.resolve('third'));
+    abort.abort(new Error('caller gave up'));
+    await assert.rejects(aborted, /caller gave up/);
+    release();
+    await first;
+    assert.equal(await third, 'third');
+    assert.equal(ranAborted, false);
+    await assert.rejects(s.run(() => Promise.resolve(1), abort.signal), /caller gave up/, 'an already aborted signal never queues');
+    assert.equal(await s.run(() => Promise.resolve(2)), 2, 'no slot leaked');
+  });
 });
 
 describe('withTimeout', () => {

@@ -90,6 +90,7 @@ export function createSinkHandler(o: SinkOptions): (req: IncomingMessage, res: S
     let bytes = 0;
     let reason: string | undefined;
     let release: (() => void) | undefined;
+    let settling: Promise<void> | undefined;
     const reply = (s: number, text: string, out: WebhookOutcome, headers: Record<string, string> = {}) => {
       status = s;
       outcome = out;
@@ -168,12 +169,15 @@ export function createSinkHandler(o: SinkOptions): (req: IncomingMessage, res: S
         result = await o.ingest.rows(schema, parsed.mutations);
       }
       rows = result.rows;
+      settling = result.settling;
       reply(result.status, result.body, result.outcome, result.retryAfter !== undefined ? { 'Retry-After': String(result.retryAfter) } : {});
     } catch (err) {
       o.log.error({ err: (err as Error).message, stack: (err as Error).stack }, 'unexpected error in the webhook handler');
       reply(503, 'internal error, retry later', 'unavailable', { 'Retry-After': '5' });
     } finally {
-      release?.();
+      // A staging write that outlived its answer still holds this body's mutations in memory.
+      if (settling && release) void settling.finally(release);
+      else release?.();
       const seconds = Number(process.hrtime.bigint() - started) / 1e9;
       if (status > 0 && status !== 499) {
         o.metrics.httpStatus.inc({ code: String(status) });

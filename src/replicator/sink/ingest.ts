@@ -17,7 +17,8 @@ export interface CatalogPort {
 }
 
 export interface StagePort {
-  putMutations(schema: TargetSchema, rows: readonly Mutation[]): Promise<{ inserted: Map<string, number>; duplicates: Map<string, number> }>;
+  /** Once `signal` aborts the caller has answered 503: the port should stop as soon as it safely can. */
+  putMutations(schema: TargetSchema, rows: readonly Mutation[], options?: { signal?: AbortSignal }): Promise<{ inserted: Map<string, number>; duplicates: Map<string, number> }>;
   putResolved(schema: TargetSchema, hlc: Hlc): Promise<'stored' | 'duplicate' | 'backwards'>;
 }
 
@@ -37,6 +38,11 @@ export interface IngestResult {
   readonly rows: number;
   /** Seconds, for 503. */
   readonly retryAfter?: number;
+  /**
+   * Set when the answer was given before a staging write finished (it timed out): settles when that
+   * write has ended. The request's bytes stay in use until then, so the in-flight bound holds.
+   */
+  readonly settling?: Promise<void>;
 }
 
 export interface IngestDeps {
@@ -94,6 +100,22 @@ export class Ingestor {
     }
   }
 
+  /** A staging write bounded by the time budget; past it the write is told to stop and the request gets 503. */
+  private async stageWithin<T>(op: string, write: (signal: AbortSignal) => Promise<T>): Promise<{ value: T } | { failed: IngestResult }> {
+    const abort = new AbortController();
+    const pending = write(abort.signal);
+    try {
+      return { value: await withTimeout(pending, this.deps.timeoutMs, 'staging') };
+    } catch (err) {
+      abort.abort(err);
+      const settling = pending.then(
+        () => undefined,
+        () => undefined,
+      );
+      return { failed: { ...this.unavailable(op, err), settling } };
+    }
+  }
+
   private unavailable(op: string, err: unknown): IngestResult {
     this.deps.metrics.stagingErrors.inc({ operation: op });
     if (this.now() - this.lastStagingWarn > 5000) {
@@ -119,12 +141,9 @@ export class Ingestor {
     }
     if (keep.length === 0) return { status: 200, body: 'OK', outcome: 'staged', rows: 0 };
     const end = metrics.stageDuration.startTimer({ schema: schema.key });
-    let res: Awaited<ReturnType<StagePort['putMutations']>>;
-    try {
-      res = await withTimeout(stage.putMutations(schema, keep), this.deps.timeoutMs, 'staging');
-    } catch (err) {
-      return this.unavailable('stage mutations', err);
-    }
+    const put = await this.stageWithin('stage mutations', (signal) => stage.putMutations(schema, keep, { signal }));
+    if ('failed' in put) return put.failed;
+    const res = put.value;
     end();
     let staged = 0;
     for (const [t, n] of res.inserted) {
@@ -140,12 +159,9 @@ export class Ingestor {
     const { progress, metrics, stage, log } = this.deps;
     const bad = await this.verify(schema, []);
     if (bad) return bad;
-    let outcome: 'stored' | 'duplicate' | 'backwards';
-    try {
-      outcome = await withTimeout(stage.putResolved(schema, hlc), this.deps.timeoutMs, 'staging');
-    } catch (err) {
-      return this.unavailable('stage resolved', err);
-    }
+    const put = await this.stageWithin('stage resolved', () => stage.putResolved(schema, hlc));
+    if ('failed' in put) return put.failed;
+    const outcome = put.value;
     if (outcome === 'backwards') {
       metrics.goingBackwards.inc({ schema: schema.key });
       if (this.now() - this.lastBackwardsWarn > 10_000) {

@@ -205,9 +205,12 @@ export class StagingStore {
 
   /**
    * Stages mutations atomically: one statement, or one transaction when the batch is large. Duplicate
-   * (HLC, table, key) rows in the input keep the last occurrence, like MOLT Replicator.
+   * (HLC, table, key) rows in the input keep the last occurrence, like MOLT Replicator. Once `signal`
+   * aborts (the caller has answered 503), a write still waiting for a slot never starts and a
+   * multi-statement one rolls back before its next statement.
    */
-  async putMutations(schema: TargetSchema, rows: readonly StageRow[]): Promise<PutResult> {
+  async putMutations(schema: TargetSchema, rows: readonly StageRow[], options: { signal?: AbortSignal } = {}): Promise<PutResult> {
+    const { signal } = options;
     await this.register(schema);
     const list = dedupe(rows);
     const sent = new Map<string, number>();
@@ -259,7 +262,10 @@ export class StagingStore {
       for (const row of res.rows) inserted.set(row.table_name, (inserted.get(row.table_name) ?? 0) + Number(row.n));
     };
     const all = async (q: pg.Pool | pg.PoolClient, run: typeof runPlain) => {
-      for (const chunk of chunks) await run(q, chunk);
+      for (const chunk of chunks) {
+        signal?.throwIfAborted();
+        await run(q, chunk);
+      }
     };
     const inTransaction = async (run: typeof runPlain) => {
       const client = await this.pool.connect();
@@ -274,7 +280,7 @@ export class StagingStore {
         client.release();
       }
     };
-    const attempt = (run: typeof runPlain) => this.writeSlots.run(() => (chunks.length === 1 ? all(this.pool, run) : inTransaction(run)));
+    const attempt = (run: typeof runPlain) => this.writeSlots.run(() => (chunks.length === 1 ? all(this.pool, run) : inTransaction(run)), signal);
 
     // A plain INSERT costs the staging database about 40 % less than INSERT ... ON CONFLICT DO NOTHING
     // (measured on PostgreSQL 15: 3.0 against 5.2 ms of server CPU per 1,000 rows; the speculative
