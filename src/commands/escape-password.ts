@@ -3,6 +3,7 @@ import { BaseCommand, type CommandOutcome } from '../lib/base-command.js';
 import { AppError, ExitCode } from '../lib/errors.js';
 import { escapePassword } from '../lib/escape-password.js';
 import { askSecret } from '../lib/prompt.js';
+import { promptIo } from '../steps/terminal.js';
 
 export default class EscapePassword extends BaseCommand {
   static override summary = 'Percent-encode a password for the userinfo part of a connection URL.';
@@ -30,7 +31,8 @@ export default class EscapePassword extends BaseCommand {
           actions: ["Pass it as --password '<password>' (single quotes keep the shell from expanding it)."],
         });
       }
-      password = await askSecret('Password to encode');
+      // Under $(...) stdout is a pipe: the prompt draws on stderr so the captured value is the encoding alone.
+      password = await askSecret('Password to encode', promptIo(this.jsonMode));
     }
     if (password === '') {
       throw new AppError('EMPTY_PASSWORD', 'received empty password string', { exitCode: ExitCode.USAGE });

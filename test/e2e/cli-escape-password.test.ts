@@ -9,7 +9,7 @@ import assert from 'node:assert/strict';
 import { spawnSync } from 'node:child_process';
 import { join } from 'node:path';
 import pg from 'pg';
-import { ROOT, assertBuilt, cleanEnv, parseJson, runCli } from '../helpers/cli.js';
+import { BIN, ROOT, assertBuilt, cleanEnv, parseJson, runCli } from '../helpers/cli.js';
 import { startCrdbWorld, type CrdbWorld } from '../helpers/crdb-bed.js';
 import { PtySession } from '../helpers/pty.js';
 
@@ -65,6 +65,20 @@ test('in a terminal it asks with a masked prompt: the password is never shown', 
     pty.write(`${NASTY}\r`);
     assert.equal(await pty.exit(), 0, pty.text);
     assert.ok(pty.text.includes(encodeURIComponent(NASTY).replace(/'/g, '%27')), pty.text);
+    assert.ok(!pty.text.includes(NASTY), `the password was echoed:\n${pty.text}`);
+  } finally {
+    pty.kill();
+  }
+});
+
+test('as $(molt-failback escape-password) in a terminal: the prompt draws on stderr, the variable holds the encoding alone', async () => {
+  const script = `X=$("${process.execPath}" "${BIN}" escape-password); printf '[%s]\\n' "$X"`;
+  const pty = new PtySession([], { command: ['bash', '-c', script] });
+  try {
+    await pty.waitFor(/Password to encode/);
+    pty.write(`${NASTY}\r`);
+    assert.equal(await pty.exit(), 0, pty.text);
+    assert.ok(pty.text.includes(`[${encodeURIComponent(NASTY)}]`), `captured more than the encoding:\n${pty.text}`);
     assert.ok(!pty.text.includes(NASTY), `the password was echoed:\n${pty.text}`);
   } finally {
     pty.kill();

@@ -47,6 +47,8 @@ export interface PtyOptions {
   cwd?: string;
   cols?: number;
   rows?: number;
+  /** Run this program (for example a shell) on the pty instead of the built CLI with `args`. */
+  command?: readonly string[];
 }
 
 export class PtySession {
@@ -58,7 +60,8 @@ export class PtySession {
   constructor(args: readonly string[], options: PtyOptions = {}) {
     assertBuilt();
     const env = cleanEnv({ TERM: 'xterm-256color', ...options.env });
-    this.child = spawn('python3', ['-c', RELAY, String(options.cols ?? 120), String(options.rows ?? 40), process.execPath, BIN, ...args], {
+    const argv = options.command ?? [process.execPath, BIN, ...args];
+    this.child = spawn('python3', ['-c', RELAY, String(options.cols ?? 120), String(options.rows ?? 40), ...argv], {
       cwd: options.cwd ?? ROOT,
       env,
     });
