@@ -329,6 +329,11 @@ for (const dc of CASES) {
         assert.equal(r.body, `${u.text}\n`);
         const rr = await send(resolved(nextHlc()), { path: u.path });
         assert.equal(rr.status, 400);
+        for (const empty of [fixture('F7-empty-body.json'), '{"payload":[],"length":0}']) {
+          const re = await send(empty, { path: u.path });
+          assert.equal(re.status, 400, `an empty batch to ${u.path} is still a wrong path`);
+          assert.equal(re.body, `${u.text}\n`);
+        }
       }
       const t = await send(body([{ table: 'ghost', key: '[1]', after: '{"id":1}', at: nextHlc() }]));
       assert.equal(t.status, 400);
@@ -355,6 +360,8 @@ for (const dc of CASES) {
         [`{"payload":[{"after":{"id":1},"key":1,"topic":"seq","updated":"${nextHlc()}"}]}`, /"key" must be a JSON array/],
         [`{"payload":[{"after":[1],"key":[1],"topic":"seq","updated":"${nextHlc()}"}]}`, /"after" must be a JSON object or null/],
         [`{"payload":[{"after":{"id":1},"key":[1],"topic":"seq","updated":"${nextHlc()}"},{"after":{"id":1},"key":[1],"topic":""}]}`, /table name is empty/],
+        [`{"payload":[{"after":{"id":1},"key":[1],"topic":"seq","updated":"${nextHlc()}"}],"length":1,"resolved":"${nextHlc()}"}`, /either "payload" or "resolved", not both/],
+        [`{"Payload":[{"after":{"id":1},"key":[1],"topic":"seq","updated":"${nextHlc()}"}],"length":1}`, /expected a "payload" array or a "resolved" timestamp/],
       ];
       for (const [b, re] of cases) {
         const r = await send(b);

@@ -293,6 +293,20 @@ describe('Applier', () => {
     assert.equal(pool.committed.length, 0);
   });
 
+  it('an abort during the last statement (lease lost) rolls back instead of committing', async () => {
+    const { pool, applier } = setup();
+    const ac = new AbortController();
+    let writes = 0;
+    const total = basicPlan.ops.length;
+    pool.onWrite = () => {
+      // The target is still executing the last statement when the lease guard fires.
+      if (++writes === total) ac.abort(new Error('lease lost'));
+    };
+    await assert.rejects(applier.apply(basicPlan, ac.signal), /lease lost/);
+    assert.equal(writes, total, 'every statement ran');
+    assert.equal(pool.committed.length, 0, 'nothing committed');
+  });
+
   it('close() refuses further plans and closes the pool only when it owns it', async () => {
     const { pool, applier } = setup();
     await applier.close();

@@ -33,6 +33,9 @@ test('a timed-out staging write keeps its bytes in flight until it settles; late
     async resolved(): Promise<IngestResult> {
       return { status: 200, body: 'OK', outcome: 'resolved', rows: 0 };
     },
+    async empty(): Promise<IngestResult> {
+      return { status: 200, body: 'OK', outcome: 'empty', rows: 0 };
+    },
   };
   const first = body(1);
   const handler = createSinkHandler({

@@ -74,6 +74,16 @@ test('F7: empty topic, bad resolved, empty body', () => {
   assert.deepEqual(parseWebhookBody(fixture('F7-empty-body.json')), { kind: 'empty' });
   assert.deepEqual(parseWebhookBody('  \n'), { kind: 'empty' });
   assert.deepEqual(parseWebhookBody('{"payload":[],"length":0}'), { kind: 'empty' });
+  assert.deepEqual(parseWebhookBody('{}'), { kind: 'empty' });
+  assert.deepEqual(parseWebhookBody('{"resolved":null}'), { kind: 'empty' });
+});
+
+test('no silent drops: rows beside a resolved timestamp, or rows under a misspelt field, are a 400', () => {
+  const row = '{"after":{"id":1},"key":[1],"topic":"t","updated":"1.0000000001"}';
+  assert.throws(() => parseWebhookBody(`{"payload":[${row}],"length":1,"resolved":"2.0000000000"}`), { message: 'a body carries either "payload" or "resolved", not both' });
+  assert.throws(() => parseWebhookBody(`{"resolved":"2.0000000000","payload":[${row}]}`), /not both/);
+  assert.throws(() => parseWebhookBody(`{"Payload":[${row}],"length":1}`), { message: 'expected a "payload" array or a "resolved" timestamp' });
+  assert.deepEqual(parseWebhookBody('{"resolved":"2.0000000000","payload":[],"length":0}').kind, 'resolved', 'an empty payload beside it loses nothing');
 });
 
 test('numbers survive exactly: INT8 above 2^53 and decimals', () => {
@@ -117,8 +127,8 @@ for (const [name, body, expected] of bad) {
   });
 }
 
-test('resolved wins over payload; numeric resolved accepted', () => {
-  assert.equal(parseWebhookBody('{"payload":[{"bogus":1}],"resolved":"5.0"}').kind, 'resolved');
+test('rows beside resolved are refused even when malformed; numeric resolved accepted', () => {
+  assert.throws(() => parseWebhookBody('{"payload":[{"bogus":1}],"resolved":"5.0"}'), /not both/);
   assert.deepEqual(parseWebhookBody('{"resolved":1759246923500000000.0000000000}'), { kind: 'resolved', hlc: { nanos: 1759246923500000000n, logical: 0 } });
 });
 

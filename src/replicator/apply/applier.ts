@@ -168,6 +168,8 @@ export class Applier {
                 running = { op, result: write({ signal: abort }) };
               }
               await settle();
+              // The last statement may have outlived the lease: throwing here rolls back instead of committing.
+              abort.throwIfAborted();
             } finally {
               // Never leave a write in flight unobserved when an earlier step failed.
               await running?.result.catch(() => undefined);

@@ -25,7 +25,7 @@ export interface PathDialect {
 export interface SinkOptions {
   readonly dialect: PathDialect;
   readonly auth: TokenAuth;
-  readonly ingest: Pick<Ingestor, 'rows' | 'resolved'>;
+  readonly ingest: Pick<Ingestor, 'rows' | 'resolved' | 'empty'>;
   readonly metrics: EngineMetrics;
   readonly log: Logger;
   /** >= 1 logs every request. */
@@ -161,8 +161,7 @@ export function createSinkHandler(o: SinkOptions): (req: IncomingMessage, res: S
       }
       let result: IngestResult;
       if (parsed.kind === 'empty') {
-        reply(200, 'OK', 'empty');
-        return;
+        result = await o.ingest.empty(schema);
       } else if (parsed.kind === 'resolved') {
         result = await o.ingest.resolved(schema, parsed.hlc);
       } else {

@@ -125,6 +125,11 @@ export class Ingestor {
     return { status: 503, body: 'staging unavailable, retry later', outcome: 'unavailable', rows: 0, retryAfter: 2 };
   }
 
+  /** An empty batch stages nothing, but a wrong path is still a 400: the changefeed is misconfigured. */
+  async empty(schema: TargetSchema): Promise<IngestResult> {
+    return (await this.verify(schema, [])) ?? { status: 200, body: 'OK', outcome: 'empty', rows: 0 };
+  }
+
   async rows(schema: TargetSchema, mutations: readonly Mutation[]): Promise<IngestResult> {
     const { progress, metrics, stage } = this.deps;
     const tables = [...new Set(mutations.map((m) => m.table))];

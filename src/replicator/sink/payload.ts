@@ -289,6 +289,7 @@ export function parseWebhookBuffer(body: Buffer): ParsedBody {
     let length: string | undefined;
     let mutations: Mutation[] | undefined;
     let firstProblem: PayloadError | undefined;
+    let others = 0;
     s.forEachMember((name) => {
       if (name === 'resolved') {
         const c = s.peek();
@@ -316,13 +317,20 @@ export function parseWebhookBuffer(body: Buffer): ParsedBody {
           mutations = list;
         }
       } else {
+        others++;
         s.skipValue();
       }
     }, BODY_FIELDS);
     if (!s.atEnd()) s.fail('unexpected trailing characters');
-    if (resolved !== undefined && resolved !== '') return { kind: 'resolved', hlc: hlcField(resolved, 'resolved') };
+    const hasResolved = resolved !== undefined && resolved !== '';
+    // CockroachDB sends rows and resolved timestamps in separate bodies: acknowledging such a body as a
+    // resolved timestamp would drop its rows with a 200.
+    if (hasResolved && ((mutations?.length ?? 0) > 0 || firstProblem)) throw new PayloadError('a body carries either "payload" or "resolved", not both');
+    if (hasResolved) return { kind: 'resolved', hlc: hlcField(resolved as string, 'resolved') };
     if (firstProblem) throw firstProblem;
     if (mutations === undefined) {
+      // `{}` is an empty batch; other fields alone (a misspelt "payload"?) would be a silent drop.
+      if (others > 0) throw new PayloadError('expected a "payload" array or a "resolved" timestamp');
       if (length !== undefined && length !== '0') throw new PayloadError(`length ${length} does not match the 0 messages in payload`);
       return { kind: 'empty' };
     }
