@@ -157,10 +157,13 @@ export function loadKey(pem: string, what: string): KeyObject {
   }
 }
 
-/** Does the certificate name cover `host` (DNS name or IP, wildcards per RFC 6125)? */
+/**
+ * Does the certificate's SAN cover `host` (DNS name or IP, wildcards per RFC 6125)? Never the subject's
+ * Common Name: Go's TLS client (CockroachDB's webhook sink) ignores it, so a CN-only certificate fails there.
+ */
 export function coversHost(cert: X509Certificate, host: string): boolean {
   const h = host.replace(/^\[|\]$/g, '');
-  return isIP(h) ? cert.checkIP(h) !== undefined : cert.checkHost(h) !== undefined;
+  return isIP(h) ? cert.checkIP(h) !== undefined : cert.checkHost(h, { subject: 'never' }) !== undefined;
 }
 
 export interface PairCheck {
@@ -201,7 +204,11 @@ export function checkPair(
   else if (facts.notAfter.getTime() - now < (options.warnDays ?? 14) * DAY) warnings.push(`${what} certificate expires on ${facts.notAfter.toISOString()}`);
   if (facts.notBefore.getTime() > now) problems.push(`${what} certificate is not valid before ${facts.notBefore.toISOString()}`);
   if (options.host !== undefined && !coversHost(cert, options.host)) {
-    problems.push(`${what} certificate does not cover the webhook host "${options.host}" (it names ${facts.sans.join(', ') || facts.subject})`);
+    problems.push(
+      facts.sans.length === 0
+        ? `${what} certificate has no subjectAltName, so it covers no host for CockroachDB (Go ignores the Common Name in ${facts.subject}): reissue it with subjectAltName DNS:${options.host}, or let prepare-tls generate one`
+        : `${what} certificate does not cover the webhook host "${options.host}" (it names ${facts.sans.join(', ')})`,
+    );
   }
   if (options.caPem !== undefined) {
     try {

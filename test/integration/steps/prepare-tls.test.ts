@@ -4,6 +4,7 @@
  * rewritten), and what the state may hold (paths and fingerprints, never a key).
  */
 import assert from 'node:assert/strict';
+import { execFileSync } from 'node:child_process';
 import { mkdtempSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import { createServer } from 'node:https';
 import { tmpdir } from 'node:os';
@@ -140,5 +141,16 @@ describe('prepare-tls (provided)', () => {
     assert.match(expired.detail, /expired/);
     const half = await prepareTls.check(bed({ tlsCertificate: p.cert }).ctx(prepareTls));
     assert.match(half.detail, /must be given together/);
+  });
+
+  it('blocks on a certificate that names the host only in its Common Name (Go ignores it)', async () => {
+    const d = tmp();
+    const cert = join(d, 'cn-only.crt');
+    const key = join(d, 'cn-only.key');
+    // openssl req -x509 adds no subjectAltName unless asked to.
+    execFileSync('openssl', ['req', '-x509', '-newkey', 'ec', '-pkeyopt', 'ec_paramgen_curve:P-256', '-nodes', '-subj', '/CN=replicator-host', '-days', '2', '-keyout', key, '-out', cert], { stdio: 'ignore' });
+    const r = await prepareTls.check(bed({ tlsCertificate: cert, tlsPrivateKey: key }).ctx(prepareTls));
+    assert.equal(r.state, 'blocked');
+    assert.match(r.detail, /has no subjectAltName.*CN=replicator-host.*DNS:replicator-host/);
   });
 });
