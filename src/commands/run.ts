@@ -9,7 +9,7 @@ import { dryRunJson, renderDryRun, renderPlanOverview, renderRunSummary, runJson
 import { selectSteps } from '../steps/runner.js';
 import { canRenderLive, isInteractive, promptIo, sessionLogger, wireAbort } from '../steps/terminal.js';
 import { configFlag, loadFailbackConfig, selectionFlags, selectionFrom, settingFlags } from '../steps/settings.js';
-import { driveRun, openSession, planRun } from '../steps/session.js';
+import { driveRun, openSession, planRun, refuseAfterTeardown } from '../steps/session.js';
 import { renderReport, verifyTables } from '../verify/index.js';
 
 export default class Run extends BaseCommand {
@@ -55,6 +55,7 @@ export default class Run extends BaseCommand {
         const plan = await planRun(session, RUNBOOK, selection);
         return { result: dryRunJson(plan, state), human: renderDryRun(plan, state) };
       }
+      refuseAfterTeardown(session);
       // The plan goes where the user looks: stdout, or stderr when stdout carries JSON.
       const say = (text: string) => (flags.json ? process.stderr : process.stdout).write(`${text}\n`);
       if (!flags.json || interactive) say(renderPlanOverview(selected, state, session.stateFile));

@@ -6,6 +6,7 @@
 import { dirname, resolve } from 'node:path';
 import type { SettingSource } from '../lib/config.js';
 import { redactConn } from '../lib/conn.js';
+import { AppError, ExitCode } from '../lib/errors.js';
 import type { Logger } from '../lib/log.js';
 import type { FailbackConfig, StepId } from './config.js';
 import { ListrRenderer } from './render-listr.js';
@@ -109,7 +110,24 @@ export interface DriveOutcome {
 }
 
 /** Runs the selected steps with the Runner, drawn by the renderer that fits the output. */
+/**
+ * A state whose failback was torn down describes a finished failback: running steps on it would start a
+ * new engine and changefeed from the old high-water mark under the old records. Refused before anything runs.
+ */
+export function refuseAfterTeardown(session: Session): void {
+  const torn = session.store.read()?.teardown;
+  if (!torn) return;
+  throw new AppError('TORN_DOWN', `The state file ${session.stateFile} records a teardown at ${torn.at}: the failback it describes has ended.`, {
+    exitCode: ExitCode.STATE,
+    actions: [
+      'To start a new failback, use a fresh state file: --state <new path> (or MOLT_FAILBACK_STATE).',
+      `Or move ${session.stateFile} aside to start over in the same folder; molt-failback status still reads it there.`,
+    ],
+  });
+}
+
 export async function driveRun(session: Session, options: DriveOptions): Promise<DriveOutcome> {
+  refuseAfterTeardown(session);
   const selected = selectSteps(options.steps, options.selection);
   const renderer: RunRenderer = options.live
     ? new ListrRenderer({ scrub: session.scrub })

@@ -183,4 +183,15 @@ test('teardown --purge-staging --yes cancels our changefeed, stops our engine, d
   assert.equal(twice.changefeed.outcome, 'gone');
   assert.equal(twice.engine.outcome, 'gone');
   assert.equal(twice.staging.outcome, 'gone');
+
+  // The torn-down state describes a finished failback: run and step refuse it instead of starting over.
+  const stateBefore = readFileSync(env.MOLT_FAILBACK_STATE as string, 'utf8');
+  const jobsBefore = (await world.sql('SELECT job_id FROM [SHOW CHANGEFEED JOBS]')).length;
+  for (const args of [['run', '--yes', '--json'], ['step', 'start-replicator', '--yes']]) {
+    const refused = await runCli(args, { env, timeoutMs: 120_000, cwd: dir });
+    assert.equal(refused.code, 6, describeRun(refused));
+    assert.match(refused.stderr, /records a teardown at .*--state <new path>/s);
+  }
+  assert.equal(readFileSync(env.MOLT_FAILBACK_STATE as string, 'utf8'), stateBefore, 'the state is untouched');
+  assert.equal((await world.sql('SELECT job_id FROM [SHOW CHANGEFEED JOBS]')).length, jobsBefore, 'no new changefeed');
 });
