@@ -5,7 +5,7 @@ import { askConfirm, type PromptIo } from '../lib/prompt.js';
 import type { FailbackConfig } from '../steps/config.js';
 import { RUNBOOK } from '../steps/index.js';
 import { nextActions } from '../steps/observe.js';
-import { dryRunJson, renderDryRun, renderPlanOverview, renderRunSummary, runJson } from '../steps/present.js';
+import { dryRunOutcome, renderPlanOverview, renderRunSummary, runJson } from '../steps/present.js';
 import { selectSteps } from '../steps/runner.js';
 import { canRenderLive, isInteractive, promptIo, sessionLogger, wireAbort } from '../steps/terminal.js';
 import { configFlag, loadFailbackConfig, selectionFlags, selectionFrom, settingFlags } from '../steps/settings.js';
@@ -53,7 +53,7 @@ export default class Run extends BaseCommand {
       const state = session.store.read();
       if (flags['dry-run']) {
         const plan = await planRun(session, RUNBOOK, selection);
-        return { result: dryRunJson(plan, state), human: renderDryRun(plan, state) };
+        return dryRunOutcome(plan, state);
       }
       refuseAfterTeardown(session);
       // The plan goes where the user looks: stdout, or stderr when stdout carries JSON.

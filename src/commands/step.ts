@@ -4,7 +4,7 @@ import { AppError, ExitCode, renderErrorText } from '../lib/errors.js';
 import { STEP_IDS, type StepId } from '../steps/config.js';
 import { RUNBOOK } from '../steps/index.js';
 import { nextActions } from '../steps/observe.js';
-import { dryRunJson, renderDryRun, renderRunSummary, renderStepList, runJson } from '../steps/present.js';
+import { dryRunOutcome, renderRunSummary, renderStepList, runJson } from '../steps/present.js';
 import { canRenderLive, promptIo, isInteractive, sessionLogger, wireAbort } from '../steps/terminal.js';
 import { configFlag, loadFailbackConfig, settingFlags } from '../steps/settings.js';
 import { driveRun, openSession, planRun } from '../steps/session.js';
@@ -49,7 +49,7 @@ export default class StepCommand extends BaseCommand {
       if (flags['dry-run']) {
         const state = session.store.read();
         const plan = await planRun(session, RUNBOOK, selection);
-        return { result: dryRunJson(plan, state), human: renderDryRun(plan, state) };
+        return dryRunOutcome(plan, state);
       }
       const { result, messages, state } = await driveRun(session, { steps: RUNBOOK, selection, live, json: flags.json, abort });
       const next = nextActions(state);

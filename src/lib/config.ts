@@ -7,8 +7,9 @@
 import { readFileSync, existsSync } from 'node:fs';
 import { resolve } from 'node:path';
 import { z } from 'zod';
-import { parseConn } from './conn.js';
+import { parseConn, parseHostPort } from './conn.js';
 import { AppError, ExitCode } from './errors.js';
+import { parseHlc } from './hlc.js';
 
 export type SettingKind = 'string' | 'number' | 'boolean' | 'list' | 'json';
 
@@ -330,6 +331,29 @@ export const durationString = z.string().refine((s) => {
     return false;
   }
 }, 'must be a duration such as 250ms, 10s or 1m30s');
+
+/** zod type for a listen address, host:port or :port (what parseHostPort accepts). */
+export const hostPortString = z.string().superRefine((v, ctx) => {
+  try {
+    parseHostPort(v);
+  } catch {
+    ctx.addIssue({ code: 'custom', message: 'must be host:port or :port, e.g. :30004 or 127.0.0.1:30005, with a port from 0 to 65535' });
+  }
+});
+
+/** zod type for a host name or IP address as it goes into a URL (no port, path, space or userinfo). */
+export const hostString = z
+  .string()
+  .regex(/^(?:\[[0-9A-Fa-f:.]+\]|[0-9A-Fa-f]*:[0-9A-Fa-f:.]+|[A-Za-z0-9_](?:[A-Za-z0-9_.-]*[A-Za-z0-9_])?)$/, 'must be a host name or an IP address (no port, scheme or path), e.g. replicator.internal or 10.0.0.5');
+
+/** zod type for a decimal HLC timestamp (<nanos>.<10-digit logical>), kept as text. */
+export const hlcString = z.string().superRefine((v, ctx) => {
+  try {
+    parseHlc(v);
+  } catch (err) {
+    ctx.addIssue({ code: 'custom', message: (err as Error).message });
+  }
+});
 
 /** zod type for a connection string that parseConn accepts; its message never echoes the value. */
 export const connString = (setting: string) =>

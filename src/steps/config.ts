@@ -4,7 +4,7 @@
  * are marked so that plans, errors and the state file never show them.
  */
 import { z } from 'zod';
-import { connString, durationString, type SettingDef } from '../lib/config.js';
+import { connString, durationString, hlcString, hostPortString, hostString, type SettingDef } from '../lib/config.js';
 
 export const STEP_IDS = [
   'preflight',
@@ -46,10 +46,10 @@ export const FailbackConfigSchema = z.object({
   }),
   replicator: z.object({
     /** Listen address of the webhook sink. */
-    bindAddr: z.string().min(1),
+    bindAddr: hostPortString,
     /** Host name CockroachDB uses to reach the sink (goes into the sink URI and the certificate SAN). */
-    host: z.string().min(1),
-    metricsAddr: z.string().min(1),
+    host: hostString,
+    metricsAddr: hostPortString,
     tlsCertificate: z.string().optional(),
     tlsPrivateKey: z.string().optional(),
     /** CA that signed tlsCertificate, passed to CockroachDB as ca_cert. */
@@ -95,7 +95,7 @@ export const FailbackConfigSchema = z.object({
     /** Extra CREATE CHANGEFEED options, name -> value (null for a flag option such as diff). */
     extraOptions: z.record(z.string(), z.string().nullable()),
     /** Use this cursor instead of fetching one (advanced: it must be newer than the GC threshold). */
-    cursor: z.string().optional(),
+    cursor: hlcString.optional(),
   }),
   monitor: z.object({
     /** How long monitor-changefeed waits for proof that data flows. */

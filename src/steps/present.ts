@@ -3,6 +3,7 @@
  * actions, a run's summary and step lists. Pure functions from data to text, so commands stay thin
  * and the shapes are testable; every text passes through the caller's scrubber before it is shown.
  */
+import { ExitCode } from '../lib/errors.js';
 import type { StepId } from './config.js';
 import { formatDuration, outcomeLabel, type StepMessage } from './render-plain.js';
 import type { PlanResult, RunResult } from './runner.js';
@@ -72,6 +73,15 @@ export function renderDryRun(plan: PlanResult, state: FailbackState | undefined)
     for (const a of s.actions) lines.push(actionLine(a));
   });
   return lines.join('\n');
+}
+
+/**
+ * A dry run's command outcome: the plan as text and JSON, and exit 1 when a step could not say what it
+ * would do (it would fail for real too), 0 otherwise.
+ */
+export function dryRunOutcome(plan: PlanResult, state: FailbackState | undefined): { result: ReturnType<typeof dryRunJson>; human: string; exitCode: number } {
+  const unplanned = plan.steps.some((s) => s.error !== undefined);
+  return { result: dryRunJson(plan, state), human: renderDryRun(plan, state), exitCode: unplanned ? ExitCode.FAILED : ExitCode.OK };
 }
 
 export function dryRunJson(plan: PlanResult, state: FailbackState | undefined) {

@@ -86,13 +86,22 @@ test('bad flags and bad values exit 2', async () => {
 });
 
 test('an invalid configuration exits 2 with every problem, never echoing a secret', async () => {
-  const r = await runCli(['run', '--dry-run', '--staging-schema', 'nodot', '--drain-timeout', 'forever'], {
+  const r = await runCli(['run', '--dry-run', '--staging-schema', 'nodot', '--drain-timeout', 'forever', '--bind-addr', 'nonsense', '--metrics-addr', 'alsobad', '--webhook-host', 'bad host/x', '--cursor', '123.45'], {
     env: { ...fullEnv('invalid'), MOLT_FAILBACK_TARGET_CONN: `mysql//migrator:${SECRET}@host/db`, MOLT_FAILBACK_TUNE_RANGEFEEDS: 'perhaps' },
     timeoutMs: 90_000,
   });
   assert.equal(r.code, 2, describeRun(r));
   noSecret(r.stdout + r.stderr);
-  for (const re of [/target\.conn/, /MOLT_FAILBACK_TUNE_RANGEFEEDS must be true or false/, /staging\.schema: must be db\.schema.*--staging-schema/, /forward\.timeout: must be a duration .*--drain-timeout/]) {
+  for (const re of [
+    /target\.conn/,
+    /MOLT_FAILBACK_TUNE_RANGEFEEDS must be true or false/,
+    /staging\.schema: must be db\.schema.*--staging-schema/,
+    /forward\.timeout: must be a duration .*--drain-timeout/,
+    /replicator\.bindAddr: must be host:port or :port.*--bind-addr/,
+    /replicator\.metricsAddr: must be host:port or :port.*--metrics-addr/,
+    /replicator\.host: must be a host name or an IP address.*--webhook-host/,
+    /changefeed\.cursor: .*logical part "45" must be 10 digits.*--cursor/,
+  ]) {
     assert.match(r.stderr, re);
   }
 });

@@ -6,6 +6,7 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { ExitCode } from '../../src/lib/errors.js';
+import { dryRunOutcome } from '../../src/steps/present.js';
 import { Runner, type RunnerListener } from '../../src/steps/runner.js';
 import { MemoryStateStore } from '../../src/steps/state/store.js';
 import { emptyState } from '../../src/steps/state/schema.js';
@@ -195,6 +196,10 @@ test('a dry run writes nothing, takes no lock, runs no check or apply, and refus
   assert.deepEqual(plan.steps[0]?.actions, [{ kind: 'sql', target: 'CockroachDB', text: "SELECT 'preflight'" }]);
   assert.match(plan.steps[1]?.error ?? '', /tried to record state during a dry run/);
   assert.deepEqual(store.read(), existing);
+  const outcome = dryRunOutcome(plan, store.read());
+  assert.equal(outcome.exitCode, ExitCode.FAILED, 'a step that could not plan makes the dry run fail');
+  assert.match(outcome.human, /could not plan: .*tried to record state/);
+  assert.equal(dryRunOutcome({ steps: plan.steps.filter((s) => !s.error) }, store.read()).exitCode, ExitCode.OK);
 });
 
 test('run honours the selection', async () => {
