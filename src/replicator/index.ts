@@ -26,7 +26,7 @@ import { openStagingPool, StagingStore, stagingError } from './stage/index.js';
 import type { ApplyPlan, SchemaInfo, TargetPool, TargetSchema } from './types.js';
 
 export { ENGINE_SETTINGS, EngineConfigSchema, UNSUPPORTED_MOLT_FLAGS, parseEngineConfig, engineEnvName, effectiveParallelism, type EngineConfig, type EngineSettingDef } from './config.js';
-export { inspectStaging, cleanStaging, dropStagingSchema, type StagingReport, type StagingTargetReport, type CleanOptions } from './stage/index.js';
+export { inspectStaging, cleanStaging, dropStagingSchema, purgeTargetSchema, type PurgeResult, type StagingReport, type StagingTargetReport, type CleanOptions } from './stage/index.js';
 export { dialectByName, dialectForConn, openTarget } from './dialects/index.js';
 export { Applier, ApplyError } from './apply/index.js';
 export type * from './types.js';

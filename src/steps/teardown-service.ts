@@ -11,6 +11,7 @@ import { AppError, ExitCode, toAppError, type ExitCodeValue } from '../lib/error
 import { stagingConnOf } from './config.js';
 import { cancelChangefeed, engineDiag, isActiveStatus, listChangefeedJobs, readChangefeedJob, stopEngine } from './observe.js';
 import { parseSinkUri, sameEndpoint, sameSink } from './lib/sink-uri.js';
+import type { TargetSchema } from '../replicator/types.js';
 import type { Session } from './session.js';
 import type { FailbackState, TeardownPart } from './state/schema.js';
 import { recordedChangefeed, recordedEngine } from './status-report.js';
@@ -134,26 +135,39 @@ async function endEngine(session: Session, state: FailbackState, options: Teardo
   return part('done', `stopped engine pid ${pid} (SIGTERM, exited after ${(stop.waitedMs / 1000).toFixed(1)}s)`, handle);
 }
 
-async function purgeStaging(session: Session, changefeed: TeardownPart, engine: TeardownPart, options: TeardownOptions, failures: Failure[]): Promise<TeardownPart> {
+async function purgeStaging(session: Session, state: FailbackState, changefeed: TeardownPart, engine: TeardownPart, options: TeardownOptions, failures: Failure[]): Promise<TeardownPart> {
   if (!options.purgeStaging) return part('skipped', 'staging data kept (--purge-staging removes it)');
   const blocking = [changefeed.outcome === 'refused' || changefeed.outcome === 'failed' ? 'the changefeed' : '', engine.outcome === 'refused' || engine.outcome === 'failed' ? 'the engine' : ''].filter(Boolean);
   if (blocking.length > 0) return part('skipped', `not purged: ${blocking.join(' and ')} may still be running (see above)`);
   const conn = stagingConnOf(session.config);
   const schema = session.config.staging.schema;
   const where = `${schema} on ${redactConn(conn)}`;
-  if (!(await options.confirm(`Drop the engine's staging tables in ${where} (staged mutations, resolved timestamps, checkpoints)? Anything not yet applied is lost.`))) {
+  // Loaded only here: the engine's modules (dialects, staging) are not needed for the rest of teardown.
+  const { schemaLabel, targetSchemaFor } = await import('./lib/target.js');
+  const { purgeTargetSchema } = await import('../replicator/index.js');
+  let target: TargetSchema;
+  try {
+    // The schema this failback wrote to: as configured now, else as the run that created it recorded it.
+    const targetSchema = session.config.target.schema ?? state.subject.targetSchema;
+    target = targetSchemaFor({ target: { ...session.config.target, ...(targetSchema ? { schema: targetSchema } : {}) } });
+  } catch (err) {
+    return part('skipped', `not purged: the target schema this failback wrote to is unknown (${redactText(toAppError(err).message)})`);
+  }
+  const label = schemaLabel(target);
+  if (!(await options.confirm(`Remove this failback's staging data for ${label} in ${where} (staged mutations, resolved timestamps, checkpoint)? Anything not yet applied is lost.`))) {
     return part('skipped', 'staging data kept (declined)');
   }
   try {
-    // Loaded only here: the engine's modules are not needed for the rest of teardown.
-    const { dropStagingSchema } = await import('../replicator/index.js');
-    const r = await dropStagingSchema(conn, schema);
-    if (r.droppedTables.length === 0) return part('gone', `no engine staging tables in ${where}`);
+    const r = await purgeTargetSchema(conn, schema, target);
+    if (r.mode === 'absent') return part('gone', `no engine staging tables in ${where}`);
+    if (r.mode === 'cleaned') {
+      return part('done', `deleted ${label}'s staged data in ${where} (${r.mutations} mutations, ${r.checkpoints} resolved and checkpoint rows); the tables were kept because they also hold ${r.others.join(', ')}`);
+    }
     return part('done', `dropped ${r.droppedTables.join(', ')} in ${where}${r.droppedSchema ? ' and the then-empty schema' : '; the schema holds other tables and was kept'}`);
   } catch (err) {
     const e = toAppError(err);
     failures.push({ exitCode: e.exitCode, error: e });
-    return part('failed', `could not drop the staging tables in ${where}: ${redactText(e.message)}`);
+    return part('failed', `could not remove the staging data in ${where}: ${redactText(e.message)}`);
   }
 }
 
@@ -171,7 +185,7 @@ export async function runTeardown(session: Session, options: TeardownOptions): P
     // (so nothing writes staging), and only then remove staging.
     const changefeed = await endChangefeed(session, state, leftAlone, failures);
     const engine = await endEngine(session, state, options, failures);
-    const staging = await purgeStaging(session, changefeed, engine, options, failures);
+    const staging = await purgeStaging(session, state, changefeed, engine, options, failures);
     state.teardown = { at: new Date().toISOString(), changefeed, engine, staging };
     state.updatedAt = state.teardown.at;
     session.store.write(state);

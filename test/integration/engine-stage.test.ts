@@ -7,7 +7,7 @@ import assert from 'node:assert/strict';
 import { createPgDatabase, type TestDatabase } from '../helpers/databases.js';
 import { silentLogger } from '../../src/lib/log.js';
 import { ZERO_HLC, type Hlc } from '../../src/lib/hlc.js';
-import { cleanStaging, dropStagingSchema, inspectStaging, openStagingPool, StagingStore, type StagingPool } from '../../src/replicator/stage/index.js';
+import { cleanStaging, dropStagingSchema, inspectStaging, openStagingPool, purgeTargetSchema, StagingStore, type StagingPool } from '../../src/replicator/stage/index.js';
 import type { TargetSchema } from '../../src/replicator/types.js';
 import { binaryArrayOf, OID, textArray, textArrayLiteral } from '../../src/replicator/pg-arrays.js';
 
@@ -222,6 +222,19 @@ test('inspect, retire, clean and drop', async () => {
   const after2 = await inspectStaging(db.url, stagingSchema());
   assert.equal(after2.targets.some((x) => x.targetSchema === schema.key), false);
   assert.equal(await store.retire('big', h(1003)), Array.from({ length: 12_000 }, (_, i) => i % 7).filter((r) => r <= 3).length);
+  // Purging one failback keeps the tables while another target schema still has rows in them.
+  const other: TargetSchema = { parts: ['other_db', 'public'], key: 'other_db.public' };
+  await store.putMutations(schema, [{ hlc: h(300), table: 'employees', key: '[5]', after: '{"id":5}' }]);
+  await store.putMutations(other, [{ hlc: h(300), table: 'accounts', key: '[6]', after: '{"id":6}' }]);
+  const before = (await inspectStaging(db.url, stagingSchema())).targets.map((x) => x.targetSchema);
+  const purged = await purgeTargetSchema(db.url, stagingSchema(), schema);
+  assert.equal(purged.mode, 'cleaned');
+  assert.ok(purged.others.includes(other.key));
+  assert.equal(purged.mutations, 1);
+  const left = await inspectStaging(db.url, stagingSchema());
+  assert.deepEqual(left.targets.map((x) => x.targetSchema), before.filter((k) => k !== schema.key));
+  assert.equal(left.targets.find((x) => x.targetSchema === other.key)?.pendingTotal, 1, "the other failback's staged row is still there");
+  for (const k of left.targets.map((x) => x.targetSchema)) await cleanStaging(db.url, stagingSchema(), { targetSchema: k, includeCheckpoints: true });
   // A schema shared with other tables is kept; ours are dropped.
   await sp.pool.query('CREATE TABLE stg.not_ours (x INT)');
   const dropped = await dropStagingSchema(db.url, stagingSchema());

@@ -208,3 +208,31 @@ export async function dropStagingSchema(stagingConn: string, stagingSchema: stri
     await s.pool.end().catch(() => undefined);
   }
 }
+
+export interface PurgeResult {
+  /** dropped: the engine's tables (and the then-empty schema) are gone; cleaned: only this target schema's rows. */
+  readonly mode: 'dropped' | 'cleaned' | 'absent';
+  readonly droppedTables: readonly string[];
+  readonly droppedSchema: boolean;
+  /** Other target schemas whose staged data kept the tables (cleaned mode). */
+  readonly others: readonly string[];
+  readonly mutations: number;
+  readonly checkpoints: number;
+}
+
+/**
+ * Removes one failback's staging data. Staging tables are shared by every target schema that uses the
+ * same --stagingSchema, so the tables are dropped only when no other target schema has rows in them;
+ * otherwise only this schema's mutations, resolved timestamps, checkpoint and lease are deleted.
+ */
+export async function purgeTargetSchema(stagingConn: string, stagingSchema: string, targetSchema: string | TargetSchema): Promise<PurgeResult> {
+  const ours = targetKey(targetSchema);
+  const report = await inspectStaging(stagingConn, stagingSchema);
+  const others = report.targets.map((t) => t.targetSchema).filter((k) => k !== ours);
+  if (others.length > 0) {
+    const r = await cleanStaging(stagingConn, stagingSchema, { targetSchema, includeCheckpoints: true });
+    return { mode: 'cleaned', droppedTables: [], droppedSchema: false, others, ...r };
+  }
+  const d = await dropStagingSchema(stagingConn, stagingSchema);
+  return { mode: d.droppedTables.length > 0 ? 'dropped' : 'absent', ...d, others: [], mutations: 0, checkpoints: 0 };
+}

@@ -7,5 +7,5 @@
  */
 export { StagingStore, type StageRow, type PutResult, type ResolvedOutcome } from './store.js';
 export { openStagingPool, withDatabase, stagingError, type StagingPool, type StagingPoolOptions } from './connect.js';
-export { inspectStaging, cleanStaging, dropStagingSchema, type StagingReport, type StagingTargetReport, type CleanOptions } from './admin.js';
+export { inspectStaging, cleanStaging, dropStagingSchema, purgeTargetSchema, type PurgeResult, type StagingReport, type StagingTargetReport, type CleanOptions } from './admin.js';
 export { stagingSql, ident, TABLES, STAGING_VERSION } from './sql.js';
