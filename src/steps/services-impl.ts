@@ -155,8 +155,11 @@ export class NodeProcesses implements ProcessControl {
     mkdirSync(dirname(options.logFile), { recursive: true, mode: 0o700 });
     const out = openSync(options.logFile, 'a', 0o600);
     try {
+      // The wizard's own settings stay behind: MOLT_FAILBACK_* may hold secrets the child does not need
+      // (an admin connection), and a stray MOLT_FAILBACK_REPLICATOR_* would change the engine unseen by
+      // its recorded fingerprint. The child gets exactly what options.env passes.
       const env: Record<string, string> = {};
-      for (const [k, v] of Object.entries(environment())) if (v !== undefined) env[k] = v;
+      for (const [k, v] of Object.entries(environment())) if (v !== undefined && !k.startsWith('MOLT_FAILBACK_')) env[k] = v;
       // detached: its own process group, so the wizard's Ctrl-C does not reach it and it outlives us.
       const child = spawn(command, [...args], { detached: true, stdio: ['ignore', out, out], env: { ...env, ...options.env }, cwd: options.cwd });
       await new Promise<void>((resolve, reject) => {

@@ -51,11 +51,22 @@ describe('process control', () => {
   it('spawns detached with pid and log files and the given environment; stopEngine sends SIGTERM and waits', async () => {
     const pidFile = join(dir, 'a.pid');
     const logFile = join(dir, 'a.log');
-    const pid = await services.processes.spawnDetached(process.execPath, ['-e', "console.log('hello', process.env.SECRET_PASSING_TEST); process.on('SIGTERM', () => setTimeout(() => process.exit(0), 200)); setInterval(() => {}, 1000)"], { logFile, pidFile, env: { SECRET_PASSING_TEST: 'via-env' } });
+    // The wizard's own MOLT_FAILBACK_* settings (an admin connection, say) are not passed on.
+    process.env.MOLT_FAILBACK_TARGET_ADMIN_CONN = 'postgres://admin:leaked@db/x';
+    let pid: number;
+    try {
+      pid = await services.processes.spawnDetached(
+        process.execPath,
+        ['-e', "console.log('hello', process.env.SECRET_PASSING_TEST, process.env.MOLT_FAILBACK_TARGET_ADMIN_CONN ?? 'no-admin', process.env.PATH ? 'path' : 'no-path'); process.on('SIGTERM', () => setTimeout(() => process.exit(0), 200)); setInterval(() => {}, 1000)"],
+        { logFile, pidFile, env: { SECRET_PASSING_TEST: 'via-env' } },
+      );
+    } finally {
+      delete process.env.MOLT_FAILBACK_TARGET_ADMIN_CONN;
+    }
     assert.equal(Number(readFileSync(pidFile, 'utf8')), pid);
     assert.ok(services.processes.isAlive(pid));
     for (let i = 0; i < 50 && !readFileSync(logFile, 'utf8').includes('hello'); i++) await abortableSleep(100);
-    assert.match(readFileSync(logFile, 'utf8'), /hello via-env/);
+    assert.match(readFileSync(logFile, 'utf8'), /hello via-env no-admin path/);
     const out = await stopEngine(services, pid, 10_000);
     assert.equal(out.outcome, 'stopped');
     assert.equal(services.processes.isAlive(pid), false);
