@@ -16,6 +16,8 @@ interface Entry {
   readonly timeoutMs: number;
   /** Synchronous last resort (kill a pid) for killNow(). */
   readonly now?: () => void;
+  /** What killNow() cannot undo, and how to remove it by hand. */
+  readonly leftBehind?: string;
 }
 
 export class Cleanup {
@@ -23,8 +25,8 @@ export class Cleanup {
   private running?: Promise<CleanupReport>;
 
   /** Registers an undo step; returns a function that drops it (the resource was released otherwise). */
-  add(what: string, undo: () => Promise<void>, options: { timeoutMs?: number; now?: () => void } = {}): () => void {
-    const entry: Entry = { what, undo, timeoutMs: options.timeoutMs ?? 15_000, now: options.now };
+  add(what: string, undo: () => Promise<void>, options: { timeoutMs?: number; now?: () => void; leftBehind?: string } = {}): () => void {
+    const entry: Entry = { what, undo, timeoutMs: options.timeoutMs ?? 15_000, now: options.now, leftBehind: options.leftBehind };
     this.entries.push(entry);
     return () => {
       const i = this.entries.indexOf(entry);
@@ -65,14 +67,20 @@ export class Cleanup {
     return this.running;
   }
 
-  /** Synchronous: SIGKILL what can be killed at once (child processes). For an immediate exit. */
-  killNow(): void {
+  /**
+   * Synchronous: SIGKILL what can be killed at once (child processes). For an immediate exit. Returns
+   * what is left behind (registered with `leftBehind`) so the caller can tell the user how to remove it.
+   */
+  killNow(): string[] {
+    const left: string[] = [];
     for (const e of [...this.entries].reverse()) {
       try {
         e.now?.();
       } catch {
         // best effort: the process is exiting
       }
+      if (e.leftBehind) left.push(e.leftBehind);
     }
+    return left;
   }
 }

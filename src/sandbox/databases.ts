@@ -38,7 +38,7 @@ export async function startDatabases(cleanup: Cleanup, o: DatabaseOptions): Prom
   })();
   const target = (async () => {
     const t = o.target === 'mariadb' ? await mariadbTarget(o.mariadbUrl) : await embeddedPostgresTarget();
-    cleanup.add(o.target === 'mariadb' ? 'the sandbox database on MariaDB' : 'the target\'s embedded PGlite', () => t.dispose());
+    cleanup.add(o.target === 'mariadb' ? 'the sandbox database on MariaDB' : 'the target\'s embedded PGlite', () => t.dispose(), { leftBehind: t.leftBehind });
     return t;
   })();
   // Both settle before either error is thrown, so everything started is registered for clean-up.

@@ -25,6 +25,8 @@ export interface SandboxTarget {
   version(): Promise<string>;
   /** Closes connections; drops the sandbox database (MariaDB) or stops PGlite. Idempotent. */
   dispose(): Promise<void>;
+  /** What an immediate exit (second Ctrl-C) leaves behind and how to remove it; absent when nothing outlives the process. */
+  readonly leftBehind?: string;
 }
 
 async function withPool<T>(url: string, fn: (pool: TargetPool) => Promise<T>): Promise<T> {
@@ -85,6 +87,7 @@ export async function mariadbTarget(adminUrl: string): Promise<SandboxTarget> {
     flavour: 'mysql',
     url: url.toString(),
     description: `MariaDB at ${admin.host}, database ${name} (created for this run)`,
+    leftBehind: `database ${name} on MariaDB at ${admin.host}: remove it with DROP DATABASE \`${name}\`;`,
     exec: async (statements) => (await getPool()).execAdmin(statements),
     version: async () => (await getPool()).version(),
     dispose() {

@@ -198,3 +198,37 @@ test('Ctrl-C in the middle of the run stops it with exit 130 and cleans up', asy
   assert.match(r.stderr, /interrupted; everything it started has been stopped and removed/);
   await assertNothingLeft(r, tmp);
 });
+
+test('a second Ctrl-C exits at once and names what it left behind (the MariaDB database) with the statement to drop it', async () => {
+  const tmp = freshTmp('sigint2');
+  let sent = false;
+  const r = await runCli(['sandbox', '--seed', '15', '--target', 'mariadb', '--mariadb-url', MARIADB_ADMIN_URL, '--transactions', '2000', '--rate', '50'], {
+    env: { TMPDIR: tmp },
+    timeoutMs: 240_000,
+    onSpawn: (child) => {
+      let buf = '';
+      child.stdout?.on('data', (d: Buffer) => {
+        buf += d.toString();
+        if (!sent && /workload \d+\/2000 transactions \| applied/.test(buf)) {
+          sent = true;
+          child.kill('SIGINT');
+          setTimeout(() => child.kill('SIGINT'), 50);
+        }
+      });
+    },
+  });
+  assert.ok(sent, describeRun(r));
+  assert.equal(r.code, 130, describeRun(r));
+  assert.match(r.stderr, /Second SIGINT: killing the sandbox's processes and exiting now/);
+  const left = /Left behind: database (molt_sandbox_\w+) on MariaDB .*DROP DATABASE `\1`;/.exec(r.stderr);
+  assert.ok(left, `the database left behind is named with its DROP statement:\n${describeRun(r)}`);
+  const admin = await mysql.createConnection(MARIADB_ADMIN_URL);
+  try {
+    const [rows] = await admin.query<mysql.RowDataPacket[]>('SELECT schema_name FROM information_schema.schemata WHERE schema_name = ?', [left[1]]);
+    assert.equal(rows.length, 1, 'it really was left behind');
+    await admin.query(`DROP DATABASE \`${left[1]}\``);
+  } finally {
+    await admin.end();
+    rmSync(tmp, { recursive: true, force: true });
+  }
+});

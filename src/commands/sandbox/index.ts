@@ -73,7 +73,7 @@ export default class Sandbox extends BaseCommand {
       signals++;
       if (signals > 1) {
         say(`Second ${signal}: killing the sandbox's processes and exiting now.`);
-        cleanup.killNow();
+        for (const left of cleanup.killNow()) say(`Left behind: ${left}`);
         process.exit(ExitCode.INTERRUPTED);
       }
       if (!controller.signal.aborted) {
