@@ -32,6 +32,12 @@ async function killEngine(): Promise<number> {
 /** Waits until the workload has committed at least `n` transactions. */
 async function committed(progress: { n: number }, n: number): Promise<void> {
   for (let i = 0; i < 600 && progress.n < n; i++) await sleep(50);
+  assert.ok(progress.n >= n, `the workload reached ${n} transactions (it is at ${progress.n})`);
+}
+
+/** The kills must land while the workload still writes: otherwise the test proves nothing about mid-stream loss. */
+function assertMidStream(progress: { n: number }, total: number): void {
+  assert.ok(progress.n < total, `the workload is still running at the kill (${progress.n}/${total} transactions)`);
 }
 
 test('SIGKILL the engine mid-stream twice, restart it through the wizard: no loss', async () => {
@@ -39,9 +45,11 @@ test('SIGKILL the engine mid-stream twice, restart it through the wizard: no los
   assert.equal(first.code, 0, describeRun(first));
 
   const progress = { n: 0 };
-  const workload = bed.workload({ transactions: 360, rate: 40, onCommit: (s) => (progress.n = s.transactions) });
+  const total = 360;
+  const workload = bed.workload({ transactions: total, rate: 40, onCommit: (s) => (progress.n = s.transactions) });
   try {
     await committed(progress, 80);
+    assertMidStream(progress, total);
     const killed1 = await killEngine();
     // Writes continue while no engine runs: they wait in the changefeed (it retries with backoff).
     await committed(progress, 120);
@@ -52,6 +60,7 @@ test('SIGKILL the engine mid-stream twice, restart it through the wizard: no los
     assert.notEqual(restarted[0], killed1);
 
     await committed(progress, 220);
+    assertMidStream(progress, total);
     await killEngine();
     await committed(progress, 250);
     const again = await bed.run();
