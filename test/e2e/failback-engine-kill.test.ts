@@ -45,7 +45,7 @@ test('SIGKILL the engine mid-stream twice, restart it through the wizard: no los
   assert.equal(first.code, 0, describeRun(first));
 
   const progress = { n: 0 };
-  const total = 360;
+  const total = 600;
   const workload = bed.workload({ transactions: total, rate: 40, onCommit: (s) => (progress.n = s.transactions) });
   try {
     await committed(progress, 80);
