@@ -5,7 +5,7 @@
 import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
 import { spawnSync } from 'node:child_process';
-import { mkdtempSync, readdirSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
+import { mkdtempSync, readdirSync, readFileSync, rmSync, statSync, utimesSync, writeFileSync } from 'node:fs';
 import { hostname, tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { ExitCode } from '../../src/lib/errors.js';
@@ -104,6 +104,19 @@ test('a lock left by a dead process on this host is taken over', () => {
   const release = store.lock();
   const holder = JSON.parse(readFileSync(`${store.location}.lock`, 'utf8')) as { pid: number };
   assert.equal(holder.pid, process.pid);
+  release();
+});
+
+test('an empty lock file: held while fresh (a run may be writing it), taken over once old (a run died creating it)', () => {
+  const store = fresh('empty-lock');
+  store.write(emptyState());
+  const lockFile = `${store.location}.lock`;
+  writeFileSync(lockFile, '');
+  expectAppError(() => store.lock(), 'LOCK_HELD', ExitCode.STATE);
+  const old = new Date(Date.now() - 60_000);
+  utimesSync(lockFile, old, old);
+  const release = store.lock();
+  assert.equal((JSON.parse(readFileSync(lockFile, 'utf8')) as { pid: number }).pid, process.pid);
   release();
 });
 

@@ -3,12 +3,15 @@
  * The file store writes atomically (temp file, fsync, rename, fsync of the folder), with mode 0600,
  * and takes an exclusive lock file (created with O_EXCL) so two runs never interleave.
  */
-import { closeSync, mkdirSync, openSync, readFileSync, unlinkSync, writeSync, existsSync } from 'node:fs';
+import { closeSync, mkdirSync, openSync, readFileSync, statSync, unlinkSync, writeSync, existsSync } from 'node:fs';
 import { dirname } from 'node:path';
 import { hostname } from 'node:os';
 import { AppError, ExitCode } from '../../lib/errors.js';
 import { writeFileAtomic } from '../lib/files.js';
 import { StateSchema, STATE_VERSION, type FailbackState } from './schema.js';
+
+/** An unreadable lock file older than this was left by a run that died while creating it. */
+const UNREADABLE_LOCK_STALE_MS = 10_000;
 
 export interface StateStore {
   /** Where the state lives (for messages); "memory" for the in-memory store. */
@@ -111,7 +114,10 @@ export class FileStateStore implements StateStore {
       } catch (err) {
         if ((err as NodeJS.ErrnoException).code !== 'EEXIST') throw err;
         const holder = this.readLock();
-        if (holder && holder.host === hostname() && !pidAlive(holder.pid)) {
+        // No readable holder: either a run is writing it this instant, or one died between creating and
+        // writing it. The second leaves it unchanged for good, so an old unreadable lock is stale.
+        const abandoned = !holder && this.lockAgeMs() > UNREADABLE_LOCK_STALE_MS;
+        if (abandoned || (holder && holder.host === hostname() && !pidAlive(holder.pid))) {
           // The holder died without releasing (kill -9, power loss): the lock is stale; take it over.
           try {
             unlinkSync(this.lockPath);
@@ -131,6 +137,14 @@ export class FileStateStore implements StateStore {
       }
     }
     throw new AppError('LOCK_HELD', `Could not take the lock ${this.lockPath}.`, { exitCode: ExitCode.STATE });
+  }
+
+  private lockAgeMs(): number {
+    try {
+      return Date.now() - statSync(this.lockPath).mtimeMs;
+    } catch {
+      return 0;
+    }
   }
 
   private readLock(): LockInfo | undefined {
