@@ -9,6 +9,7 @@
  */
 import { createHash } from 'node:crypto';
 import { parseConn, redactConn } from '../lib/conn.js';
+import { ExitCode, toAppError } from '../lib/errors.js';
 import type { TableInfo } from '../replicator/types.js';
 import { stagingConnOf, type StepId } from './config.js';
 import { compatible, sourceClass } from './lib/columns.js';
@@ -30,6 +31,8 @@ interface Problem {
 
 interface Report {
   problems: Problem[];
+  /** A database could not be reached (the step then exits 4, not 1). */
+  unreachable?: boolean;
   warnings: string[];
   notes: string[];
   facts?: Omit<PreflightOutputs, 'checkedAt' | 'digest'>;
@@ -91,6 +94,12 @@ async function probe(ctx: StepContext): Promise<Report> {
   const { config, services } = ctx;
   const report: Report = { problems: [], warnings: [], notes: [] };
   const fail = (message: string, fix: string) => report.problems.push({ message, fix });
+  /** A failed connection or query: unreachable databases are flagged for the exit code. */
+  const failOn = (err: unknown, what: string, fix: string) => {
+    const e = toAppError(err);
+    if (e.exitCode === ExitCode.UNREACHABLE || e.code === 'STAGING_UNREACHABLE') report.unreachable = true;
+    fail(`${what}: ${errText(err)}`, fix);
+  };
 
   const extra = checkExtraFlags(config.replicator.extraFlags);
   for (const p of extra.problems) fail(p, 'Remove it from --replicator-flags.');
@@ -116,7 +125,7 @@ async function probe(ctx: StepContext): Promise<Report> {
       if (rf.ok && !truthy(rf.value)) report.notes.push('kv.rangefeed.enabled is false: enable-rangefeeds will turn it on.');
     }
   } catch (err) {
-    fail(`CockroachDB: ${errText(err)}`, 'Check --crdb-conn: host, port, user, password (percent-encoded) and sslmode.');
+    failOn(err, 'CockroachDB', 'Check --crdb-conn: host, port, user, password (percent-encoded) and sslmode.');
   }
 
   // 2. Staging (the engine keeps checkpoints and buffered mutations there)
@@ -132,7 +141,7 @@ async function probe(ctx: StepContext): Promise<Report> {
       `Staging: ${shortVersion(stagingVersion)}, schema ${config.staging.schema} ${staged.exists ? `exists${pending > 0 ? ` with ${pending} staged mutation(s) not yet applied` : ''}` : 'will be created by the engine'}`,
     );
   } catch (err) {
-    fail(`Staging database: ${errText(err)}`, 'Check --staging-conn (or --crdb-conn when staging lives on CockroachDB).');
+    failOn(err, 'Staging database', 'Check --staging-conn (or --crdb-conn when staging lives on CockroachDB).');
   }
 
   // 3. Target
@@ -193,7 +202,7 @@ async function probe(ctx: StepContext): Promise<Report> {
       warnings: [],
     };
   } catch (err) {
-    fail(`Target: ${errText(err)}`, 'Check --target-conn (and --target-schema).');
+    failOn(err, 'Target', 'Check --target-conn (and --target-schema).');
   }
 
   // 4. The webhook host must be reachable from CockroachDB's nodes, not only from here.
@@ -248,6 +257,7 @@ export const preflight: Step = {
         state: 'blocked',
         detail: `${report.problems.length} problem(s): ${report.problems.map((p) => p.message).join(' ')}`,
         actions: [...new Set(report.problems.map((p) => p.fix))],
+        ...(report.unreachable ? { exitCode: ExitCode.UNREACHABLE } : {}),
       };
     }
     const recorded = outputsOf(ctx, ID, PreflightOutputs);

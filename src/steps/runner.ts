@@ -185,7 +185,7 @@ export class Runner {
     try {
       const check = await step.check(ctx);
       if (check.state === 'blocked') {
-        throw new AppError('STEP_BLOCKED', `${step.title}: ${check.detail}`, { actions: check.actions, exitCode: ExitCode.FAILED });
+        throw new AppError('STEP_BLOCKED', `${step.title}: ${check.detail}`, { actions: check.actions, exitCode: check.exitCode ?? ExitCode.FAILED });
       }
       let outcome: StepOutcome = 'adopted';
       if (check.state === 'pending') {

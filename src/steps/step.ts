@@ -4,6 +4,7 @@
  * pid, cursor) through ctx.record() the moment it exists. `plan` lists, without changing anything, every
  * SQL statement, HTTP call and process action `apply` would perform (secrets redacted), for --dry-run.
  */
+import type { ExitCodeValue } from '../lib/errors.js';
 import type { Logger } from '../lib/log.js';
 import type { FailbackConfig, StepId } from './config.js';
 import type { StepServices } from './services.js';
@@ -20,6 +21,8 @@ export interface CheckResult {
   state: 'satisfied' | 'pending' | 'blocked';
   detail: string;
   actions?: string[];
+  /** Exit code when blocked (default 1): 4 when a database could not be reached. */
+  exitCode?: ExitCodeValue;
 }
 
 export interface VerifyResult {

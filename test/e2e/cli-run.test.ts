@@ -116,6 +116,19 @@ test('run with every value but no terminal and no --yes refuses to proceed (exit
   assert.equal(existsSync(stateIn('no-yes')), false);
 });
 
+test('a database that cannot be reached exits 4 from every step that needs it, saying which one', async () => {
+  for (const args of [
+    ['run', '--yes', '--only', 'preflight'],
+    ['step', 'enable-rangefeeds', '--yes'],
+    ['step', 'fetch-cursor', '--yes'],
+  ]) {
+    const r = await runCli(args, { env: fullEnv(`unreachable-${args[1]}`), timeoutMs: 120_000 });
+    assert.equal(r.code, 4, `${args.join(' ')}: ${describeRun(r)}`);
+    assert.match(r.stderr + r.stdout, /CockroachDB.*(not reachable|ECONNREFUSED)/, args.join(' '));
+    noSecret(r.stdout + r.stderr);
+  }
+});
+
 test('run --dry-run prints every selected step\'s actions, redacted, and writes nothing', async () => {
   const r = await runCli(['run', '--dry-run', '--forward-metrics-url', 'http://127.0.0.1:9/_/varz'], { env: fullEnv('dry'), timeoutMs: 120_000 });
   assert.equal(r.code, 0, describeRun(r));

@@ -3,6 +3,7 @@
  * (GC TTL) and the source catalog (columns and primary keys). Read-only except setClusterSetting.
  * Values are returned as CockroachDB sends them through node-postgres: DECIMAL and INT8 stay strings.
  */
+import { AppError, ExitCode } from '../../lib/errors.js';
 import type { SqlSession } from '../services.js';
 import { quoteIdent, quoteLiteral, quoteQualified } from './sql.js';
 
@@ -28,6 +29,8 @@ export async function readClusterSetting(session: SqlSession, name: string): Pro
     if (!row) return { ok: false, error: 'no row returned' };
     return { ok: true, value: Object.values(row)[0] };
   } catch (err) {
+    // An unreachable cluster is not an unreadable setting: let it fail the step as unreachable (exit 4).
+    if (err instanceof AppError && err.exitCode === ExitCode.UNREACHABLE) throw err;
     return { ok: false, error: (err as Error).message };
   }
 }
