@@ -162,7 +162,7 @@ export const FAILBACK_SETTINGS: readonly SettingDef[] = [
   { key: 'forward.quietPeriod', description: 'How long apply rates must stay at zero to call forward replication drained', flag: 'drain-quiet-period', env: E('DRAIN_QUIET_PERIOD'), default: '10s' },
   { key: 'forward.pollInterval', description: 'How often to scrape the forward replicator while draining', env: E('DRAIN_POLL_INTERVAL'), default: '2s' },
   { key: 'forward.timeout', description: 'Give up waiting for the drain after this long', flag: 'drain-timeout', env: E('DRAIN_TIMEOUT'), default: '10m' },
-  { key: 'forward.confirmDrained', kind: 'boolean', description: 'Consent under --yes: forward replication was confirmed drained from its logs (used only without a metrics URL)', flag: 'confirm-drained', env: E('CONFIRM_DRAINED'), default: false },
+  { key: 'forward.confirmDrained', kind: 'boolean', description: 'Consent under --yes: forward replication was confirmed drained from its logs (used only without a metrics URL, or when it shows no apply counters)', flag: 'confirm-drained', env: E('CONFIRM_DRAINED'), default: false },
   { key: 'forward.confirmStopped', kind: 'boolean', description: 'Consent under --yes: the forward replicator was stopped by hand (used only without a pid or pid file)', flag: 'confirm-forward-stopped', env: E('CONFIRM_FORWARD_STOPPED'), default: false },
   { key: 'rangefeed.tune', kind: 'boolean', description: "Apply the runbook's optional rangefeed tuning settings", flag: 'tune-rangefeeds', env: E('TUNE_RANGEFEEDS'), default: false },
   { key: 'rangefeed.closedTimestampRefreshInterval', description: 'kv.rangefeed.closed_timestamp_refresh_interval when tuning', env: E('CLOSED_TS_REFRESH_INTERVAL'), default: '250ms' },

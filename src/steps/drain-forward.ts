@@ -4,7 +4,9 @@
  * polls its Prometheus endpoint and calls it drained when, for every schema, apply_upserts_total +
  * apply_deletes_total has not moved for the quiet period (the runbook's rate() == 0 alert, computed from
  * successive scrapes). Live rates are shown while waiting; it gives up after forward.timeout. Without an
- * endpoint the user confirms from the logs; under --yes that needs --confirm-drained.
+ * endpoint the user confirms from the logs; under --yes that needs --confirm-drained. An endpoint that
+ * answers without any apply counters proves nothing (another service's metrics, a wrong path, or a
+ * replicator that has applied nothing since it started): the same confirmation is needed then.
  */
 import { AppError, ExitCode } from '../lib/errors.js';
 import { parseDuration } from '../lib/config.js';
@@ -33,11 +35,22 @@ async function currentRows(ctx: StepContext, url: string): Promise<Map<string, n
   }
 }
 
+/** What to confirm when the drain cannot be measured: the question says what was found. */
+async function confirmFromLogs(ctx: StepContext, question: string, actions: string[]): Promise<void> {
+  if (!ctx.config.forward.confirmDrained) {
+    const ok = await ctx.ui.confirm(question, { default: false, needsExplicitConsent: CONFIRM_DRAINED_FLAG });
+    if (!ok) throw new AppError('DECLINED', 'Forward replication was not confirmed drained.', { exitCode: ExitCode.DECLINED, actions });
+  } else {
+    ctx.ui.info(`Drain confirmed with ${CONFIRM_DRAINED_FLAG}.`);
+  }
+  await ctx.record(asOutputs({ drainedAt: isoNow(ctx), method: 'confirmed' }));
+}
+
 export const drainForward: Step = {
   id: 'drain-forward',
   title: 'Wait for forward replication to drain',
   description:
-    "Polls the forward replicator's metrics until, for every schema, no rows were upserted or deleted during the quiet period (the runbook's rate(apply_upserts_total) + rate(apply_deletes_total) == 0). Without a metrics URL, asks you to confirm the drain from its logs.",
+    "Polls the forward replicator's metrics until, for every schema, no rows were upserted or deleted during the quiet period (the runbook's rate(apply_upserts_total) + rate(apply_deletes_total) == 0). Without a metrics URL, or when it exposes no apply counters at all, asks you to confirm the drain from its logs.",
 
   async check(ctx): Promise<CheckResult> {
     const rec = outputsOf(ctx, 'drain-forward', DrainOutputs);
@@ -57,13 +70,7 @@ export const drainForward: Step = {
     const f = ctx.config.forward;
     if (!f.metricsUrl) {
       ctx.ui.info(`No forward replicator metrics URL (--forward-metrics-url) is configured. ${LOG_HINT}`);
-      if (!f.confirmDrained) {
-        const ok = await ctx.ui.confirm('Have you confirmed from its logs that forward replication has drained?', { default: false, needsExplicitConsent: CONFIRM_DRAINED_FLAG });
-        if (!ok) throw new AppError('DECLINED', 'Forward replication was not confirmed drained.', { exitCode: ExitCode.DECLINED, actions: [LOG_HINT, 'Or give --forward-metrics-url so molt-failback can measure it.'] });
-      } else {
-        ctx.ui.info(`Drain confirmed with ${CONFIRM_DRAINED_FLAG}.`);
-      }
-      await ctx.record(asOutputs({ drainedAt: isoNow(ctx), method: 'confirmed' }));
+      await confirmFromLogs(ctx, 'Have you confirmed from its logs that forward replication has drained?', [LOG_HINT, 'Or give --forward-metrics-url so molt-failback can measure it.']);
       return;
     }
     const quietMs = parseDuration(f.quietPeriod);
@@ -71,7 +78,7 @@ export const drainForward: Step = {
     const tracker = new DrainTracker(quietMs);
     let failures = 0;
     let lastError = '';
-    const drained = await poll(ctx, { intervalMs: parseDuration(f.pollInterval), timeoutMs }, async () => {
+    const drained = await poll(ctx, { intervalMs: parseDuration(f.pollInterval), timeoutMs }, async (): Promise<Map<string, number> | 'no-counters' | undefined> => {
       let rows: Map<string, number>;
       try {
         rows = appliedBySchema((await scrape(ctx.services.http, f.metricsUrl as string)).samples);
@@ -90,10 +97,23 @@ export const drainForward: Step = {
         ctx.ui.progress(`scrape failed (${lastError}); retrying`);
         return undefined;
       }
+      // No counter at all is not a quiet counter: nothing here shows what the forward replicator applied.
+      if (rows.size === 0) return 'no-counters';
       tracker.add({ at: ctx.services.now(), rows });
       ctx.ui.progress(describe(tracker.status(), quietMs));
       return tracker.drained() ? rows : undefined;
     });
+    if (drained === 'no-counters') {
+      const url = f.metricsUrl;
+      ctx.ui.warn(
+        `${url} answers, but exposes no apply_upserts_total / apply_deletes_total series, so the drain cannot be measured: it may not be the forward replicator's endpoint (MOLT Replicator serves /_/varz on its --metricsAddr), or the replicator has applied nothing since it started. ${LOG_HINT}`,
+      );
+      await confirmFromLogs(ctx, `${url} shows no apply counters (wrong --forward-metrics-url?). Have you confirmed from the forward replicator's logs that it has drained?`, [
+        `Check --forward-metrics-url: it must be the forward replicator's metrics endpoint (http://<host>:<--metricsAddr port>/_/varz), serving apply_upserts_total / apply_deletes_total.`,
+        `If it is and nothing was applied since the replicator started, confirm the drain from its logs (${CONFIRM_DRAINED_FLAG} under --yes).`,
+      ]);
+      return;
+    }
     if (!drained) {
       throw timeoutError('DRAIN_TIMEOUT', `Forward replication did not drain within ${f.timeout}: ${describe(tracker.status(), quietMs)}.`, [
         'Make sure the application no longer writes to the source database.',

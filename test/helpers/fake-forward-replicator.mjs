@@ -3,7 +3,9 @@
 // it serves Prometheus text on /_/varz whose apply counters rise for --activeMs and then settle, and it
 // handles SIGTERM like MOLT Replicator (finish, then exit 0), optionally slowly or not at all.
 // Usage: node fake-forward-replicator.mjs [--port 0] [--activeMs 1500] [--termDelayMs 0] [--ignoreTerm]
-// Prints "listening <port>" on stdout once the endpoint answers.
+// Prints "listening <port>" on stdout once the endpoint answers, and "sigterm" for every SIGTERM received.
+// test/helpers/forward-process.ts starts it with argv[0] "replicator" (like MOLT Replicator's binary), so
+// stop-forward can tell it from an unrelated process that happens to have the configured pid.
 import { createServer } from 'node:http';
 
 const arg = (name, fallback) => {
@@ -43,6 +45,7 @@ const server = createServer((req, res) => {
 });
 
 process.on('SIGTERM', () => {
+  process.stdout.write('sigterm\n');
   if (ignoreTerm) return;
   setTimeout(() => server.close(() => process.exit(0)), termDelayMs);
 });

@@ -71,9 +71,12 @@ export const DrainOutputs = z.object({
 export const StopForwardOutputs = z.object({
   method: z.enum(['signal', 'confirmed', 'already-stopped']),
   pid: z.number().optional(),
+  /** The signalled process's start time (clock ticks since boot, Linux): tells it apart from a later process reusing the pid. */
+  startTicks: z.number().optional(),
   signalledAt: z.string().optional(),
   stoppedAt: z.string().optional(),
 });
+export type StopForwardOutputs = z.infer<typeof StopForwardOutputs>;
 
 export const EngineOutputs = z.object({
   pid: z.number(),
