@@ -2,8 +2,10 @@
  * What the failback user lacks (SELECT, INSERT, UPDATE, DELETE) on MySQL / MariaDB tables, from
  * information_schema's USER_, SCHEMA_ and TABLE_PRIVILEGES, and the GRANT statements that fix it.
  * Those views show every account only to a user who may read the mysql schema; others see their own
- * grants, so check either as an admin or as the failback user itself. Privileges held through roles
- * are not seen. Read-only.
+ * grants, so check either as an admin or as the failback user itself. Privileges held through a role
+ * appear under the role's name, not the user's: when the check runs as the failback user itself, what
+ * the views say is missing is confirmed by letting the server judge each statement on no rows
+ * (`... WHERE FALSE`), which counts the roles enabled at login. Changes nothing.
  */
 import type { PrivilegeReport, TargetSchema } from '../../types.js';
 import { rowsOf, type MyQueryable } from './introspect.js';
@@ -72,7 +74,51 @@ export async function checkMyPrivileges(
       TABLE_PRIVILEGES.filter((p) => !broad.has(p) && !broad.has('ALL PRIVILEGES') && !held.has(p)),
     );
   }
+  if ([...missing.values()].some((m) => m.length > 0) && (await isCurrentUser(db, user))) {
+    for (const [table, lacking] of missing) missing.set(table, await stillMissing(db, schema, table, lacking));
+  }
   return { user, missing, absentTables };
+}
+
+async function isCurrentUser(db: MyQueryable, user: string): Promise<boolean> {
+  const [row] = await rowsOf<{ u: string }>(db, 'SELECT CURRENT_USER() AS u');
+  const a = splitAccount(row?.u ?? '');
+  const b = splitAccount(user);
+  return a.name === b.name && a.host === b.host;
+}
+
+/** ER_TABLEACCESS_DENIED_ERROR and ER_COLUMNACCESS_DENIED_ERROR: the privilege is really missing. */
+const DENIED = new Set([1142, 1143]);
+
+/** Of `lacking`, the privileges the server refuses for the current session (statements that match no row). */
+async function stillMissing(db: MyQueryable, schema: TargetSchema, table: string, lacking: readonly string[]): Promise<string[]> {
+  if (lacking.length === 0) return [];
+  const ref = tableRef(schema, table);
+  const [column] = await rowsOf<{ c: string }>(db, 'SELECT COLUMN_NAME AS c FROM information_schema.COLUMNS WHERE TABLE_SCHEMA = ? AND TABLE_NAME = ? ORDER BY ORDINAL_POSITION LIMIT 1', [schema.parts[0], table]);
+  // Without any privilege on the table its columns are invisible, and nothing can be probed.
+  if (!column) return [...lacking];
+  const col = `\`${column.c.replace(/`/g, '``')}\``;
+  const probes: Record<string, string> = {
+    SELECT: `SELECT 1 FROM ${ref} WHERE FALSE`,
+    INSERT: `INSERT INTO ${ref} (${col}) SELECT NULL FROM DUAL WHERE FALSE`,
+    UPDATE: `UPDATE ${ref} SET ${col} = NULL WHERE FALSE`,
+    DELETE: `DELETE FROM ${ref} WHERE FALSE`,
+  };
+  const out: string[] = [];
+  for (const p of lacking) {
+    const sql = probes[p];
+    if (!sql) {
+      out.push(p);
+      continue;
+    }
+    try {
+      await db.query(sql);
+    } catch (err) {
+      if (DENIED.has((err as { errno?: number }).errno ?? 0)) out.push(p);
+      // Any other error (a trigger, a constraint) came after the privilege check: the privilege is held.
+    }
+  }
+  return out;
 }
 
 export function myGrantStatements(schema: TargetSchema, report: PrivilegeReport): string[] {
