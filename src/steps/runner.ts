@@ -58,6 +58,8 @@ export interface RunOptions {
   selection?: Selection;
   /** Redacted description of what this run is about, stored in the state file. */
   subject?: FailbackState['subject'];
+  /** Applied to every text the runner logs (details may quote settings). */
+  scrub?: (text: string) => string;
 }
 
 export function selectSteps(steps: readonly Step[], selection: Selection = {}): Step[] {
@@ -171,9 +173,12 @@ export class Runner {
 
   private async runOne(step: Step): Promise<StepResult> {
     const { listener, base } = this.options;
+    const scrub = this.options.scrub ?? ((t: string) => t);
+    const log = base.log.child({ step: step.id });
     const started = Date.now();
     const rec = this.record(step.id);
     listener?.stepStart?.(step, { previous: { ...rec } });
+    log.debug({ previous: rec.status, attempts: rec.attempts }, 'step started');
     const ctx = this.contextFor(step);
     const done = (outcome: StepOutcome, detail?: string): StepResult => ({
       id: step.id,
@@ -184,6 +189,7 @@ export class Runner {
     });
     try {
       const check = await step.check(ctx);
+      log.debug({ check: check.state, detail: scrub(check.detail) }, 'step checked');
       if (check.state === 'blocked') {
         throw new AppError('STEP_BLOCKED', `${step.title}: ${check.detail}`, { actions: check.actions, exitCode: check.exitCode ?? ExitCode.FAILED });
       }
@@ -195,11 +201,13 @@ export class Runner {
         rec.startedAt = now();
         delete rec.error;
         this.save();
+        log.debug({ attempt: rec.attempts }, 'applying');
         await step.apply(ctx);
         rec.status = 'applied';
         this.save();
       }
       const verify = await step.verify(ctx);
+      log.debug({ ok: verify.ok, detail: scrub(verify.detail) }, 'step verified');
       if (!verify.ok) {
         throw new AppError('VERIFY_FAILED', `${step.title}: ${verify.detail}`, { actions: verify.actions, exitCode: ExitCode.FAILED });
       }
@@ -208,10 +216,12 @@ export class Runner {
       rec.detail = check.state === 'satisfied' && check.detail !== verify.detail ? `${check.detail}; ${verify.detail}` : verify.detail;
       delete rec.error;
       this.save();
+      log.debug({ outcome, durationMs: Date.now() - started }, 'step done');
       return done(outcome, rec.detail);
     } catch (err) {
       if (isAbort(err, base.signal)) {
         // Leave the record as it is ("applying" if apply had started): the next run re-checks it.
+        log.debug({ durationMs: Date.now() - started }, 'step interrupted');
         return done('interrupted', 'interrupted');
       }
       const appErr = toAppError(err, 'STEP_FAILED');
@@ -221,6 +231,7 @@ export class Runner {
       rec.error = { code: appErr.code, message: appErr.message, at: now() };
       rec.finishedAt = now();
       this.save();
+      log.debug({ code: appErr.code, exitCode: appErr.exitCode, err: scrub(appErr.message), durationMs: Date.now() - started }, 'step failed');
       return { ...done('failed', appErr.message), error: appErr.toJSON() };
     }
   }

@@ -45,11 +45,17 @@ export class PgSession implements SqlSession {
   }
 
   async query<T = Record<string, unknown>>(sql: string, params?: readonly unknown[]): Promise<SqlRows<T>> {
+    const started = performance.now();
+    // Only the statement's first words: a CREATE CHANGEFEED carries certificates and the auth header.
+    const statement = sql.trim().split(/\s+/).slice(0, 4).join(' ');
     try {
       const res = await this.getPool().query(sql, params as unknown[] | undefined);
+      this.log.debug({ db: this.what, statement, rows: res.rowCount ?? res.rows.length, ms: Math.round(performance.now() - started) }, 'sql');
       return { rows: res.rows as T[], rowCount: res.rowCount ?? res.rows.length };
     } catch (err) {
-      throw this.wrap(err);
+      const wrapped = this.wrap(err);
+      this.log.debug({ db: this.what, statement, err: wrapped.message, ms: Math.round(performance.now() - started) }, 'sql failed');
+      throw wrapped;
     }
   }
 

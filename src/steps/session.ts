@@ -148,6 +148,7 @@ export async function driveRun(session: Session, options: DriveOptions): Promise
     listener: renderer,
     selection: options.selection,
     subject: session.subject,
+    scrub: session.scrub,
   });
   let result: RunResult | undefined;
   try {

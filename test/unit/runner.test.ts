@@ -5,7 +5,9 @@
  */
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
+import { Writable } from 'node:stream';
 import { ExitCode } from '../../src/lib/errors.js';
+import { createLogger } from '../../src/lib/log.js';
 import { dryRunOutcome } from '../../src/steps/present.js';
 import { Runner, type RunnerListener } from '../../src/steps/runner.js';
 import { MemoryStateStore } from '../../src/steps/state/store.js';
@@ -111,6 +113,32 @@ test('a failing step stops the later ones and is recorded with its error', async
   assert.equal(rec?.status, 'failed');
   assert.match(rec?.error?.message ?? '', /permission denied/);
   assert.equal(store.read()?.steps['grant-target-privileges'], undefined);
+});
+
+test('logs each step at debug level (started, checked, applying, done or failed), scrubbed', async () => {
+  const lines: Array<Record<string, unknown>> = [];
+  const destination = new Writable({
+    write(chunk: Buffer, _enc, cb) {
+      for (const l of chunk.toString('utf8').split('\n')) if (l) lines.push(JSON.parse(l) as Record<string, unknown>);
+      cb();
+    },
+  });
+  const base = { ...fakeBase(), log: createLogger({ level: 'debug', destination }) };
+  const world = newWorld();
+  await new Runner({
+    steps: fakeRunbook(world, { 'enable-rangefeeds': { failApply: { message: 'denied for postgres://u:hunter2@db/x' } } }, IDS),
+    store: new MemoryStateStore(),
+    base,
+    ui: quietUi,
+    scrub: (t) => t.replace('hunter2', '****'),
+  }).run();
+  const seen = lines.map((l) => `${String(l.step)}:${String(l.msg)}`);
+  for (const m of ['preflight:step started', 'preflight:step checked', 'preflight:applying', 'preflight:step done', 'enable-rangefeeds:step failed']) {
+    assert.ok(seen.includes(m), `${m} in ${seen.join(', ')}`);
+  }
+  const failed = lines.find((l) => l.msg === 'step failed');
+  assert.equal(failed?.code, 'STEP_FAILED');
+  assert.ok(!JSON.stringify(lines).includes('hunter2'), 'scrubbed');
 });
 
 test('a blocked check fails with its actions; a failed verify fails the step', async () => {
