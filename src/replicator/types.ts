@@ -92,6 +92,17 @@ export interface TableInfo {
   readonly columns: readonly ColumnInfo[];
   /** Primary-key column names in the target's key order. */
   readonly primaryKey: readonly string[];
+  /**
+   * Foreign keys of the table on itself (employees.manager_id -> employees.id); absent when it has none.
+   * Rows of such a table are ordered within each batch (apply/self-fk.ts).
+   */
+  readonly selfReferences?: readonly SelfReference[];
+}
+
+/** A foreign key from a table to itself: `columns[i]` references `referenced[i]` (catalog spelling). */
+export interface SelfReference {
+  readonly columns: readonly string[];
+  readonly referenced: readonly string[];
 }
 
 /** A foreign key edge: `child` references `parent` (table names in catalog spelling). */
@@ -218,6 +229,17 @@ export interface TargetTx {
    */
   prepareUpsert?(schema: TargetSchema, table: TableInfo, rows: readonly string[]): PreparedWrite;
   prepareDelete?(schema: TargetSchema, table: TableInfo, keys: readonly (readonly JsonValue[])[]): PreparedWrite;
+  /**
+   * Optional. Reads `columns` of the rows with these primary keys (target key order) inside this
+   * transaction, so its earlier writes count. result[i] holds keys[i]'s values in `columns` order as
+   * canonical text (NormalisedRow rules), or undefined when no such row exists. Read-only.
+   */
+  readByKeys?(
+    schema: TargetSchema,
+    table: TableInfo,
+    keys: readonly (readonly JsonValue[])[],
+    columns: readonly string[],
+  ): Promise<(NormalisedRow | undefined)[]>;
 }
 
 /** A write prepared by TargetTx.prepareUpsert / prepareDelete: runs its statements when called. */

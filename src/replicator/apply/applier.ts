@@ -5,7 +5,6 @@
 import { performance } from 'node:perf_hooks';
 import { redactText } from '../../lib/conn.js';
 import { errorChain } from '../../lib/error-chain.js';
-import type { JsonValue } from '../../lib/exact-json.js';
 import type { Logger } from '../../lib/log.js';
 import {
   TargetSchemaError,
@@ -25,6 +24,7 @@ import { ApplyError } from './apply-error.js';
 import { backoffDelay, sleep } from './backoff.js';
 import { KeyOrders } from './key-order.js';
 import { SchemaCache } from './schema-cache.js';
+import { childFirstDelete, orderSelfReferences, type WriteOp } from './self-fk.js';
 
 export interface ApplierOptions {
   pool: TargetPool;
@@ -58,13 +58,12 @@ function prepareWrite(tx: TargetTx, schema: TargetSchema, op: Prepared): Prepare
   if (op.kind === 'upsert') {
     return tx.prepareUpsert ? tx.prepareUpsert(schema, op.table, op.rows) : (options) => tx.upsert(schema, op.table, op.rows, options);
   }
+  if (op.childFirst) return childFirstDelete(tx, schema, op.table, op.keys);
   return tx.prepareDelete ? tx.prepareDelete(schema, op.table, op.keys) : (options) => tx.delete(schema, op.table, op.keys, options);
 }
 
 /** One op made ready for the transaction: its table and, for deletes, keys in target order. */
-type Prepared =
-  | { kind: 'upsert'; table: TableInfo; rows: string[] }
-  | { kind: 'delete'; table: TableInfo; keys: JsonValue[][] };
+type Prepared = WriteOp;
 
 /** The first code in the cause chain; a numeric errno counts when an error has no code. */
 const firstCode = (err: unknown): string | undefined => {
@@ -215,7 +214,7 @@ export class Applier {
     if (this.options.ownsPool) await this.options.pool.close();
   }
 
-  private async prepare(plan: ApplyPlan): Promise<{ info: SchemaInfo; prepared: Prepared[] }> {
+  private async prepare(plan: ApplyPlan): Promise<{ info: SchemaInfo; prepared: readonly Prepared[] }> {
     let info = await this.requireSchema(plan.schema, false);
     let refreshed = false;
     const lookup = async (name: string): Promise<TableInfo> => {
@@ -251,7 +250,8 @@ export class Applier {
           ? { kind: 'upsert', table, rows: op.rows.map((r) => r.after) }
           : { kind: 'delete', table, keys: op.rows.map((r) => this.keys.targetKey(info.schema, table, r)) };
       });
-    return { info, prepared };
+    // Rows of a table that references itself go parent-first (upserts) and child-first (deletes).
+    return { info, prepared: orderSelfReferences(prepared) };
   }
 
   private async requireSchema(schema: TargetSchema, refresh: boolean): Promise<SchemaInfo> {

@@ -2,8 +2,8 @@
  * Foreign-key analysis of a target schema: a level per table (0 = references nothing, a child is one
  * deeper than its deepest parent), the connected components ("table groups") that may be applied
  * independently, and the tables whose level cannot be computed because they sit in or below a cycle.
- * Self-references are ignored, as in MOLT Replicator: ordering cannot help a row that references its
- * own table.
+ * Self-references are ignored here, as in MOLT Replicator: table order cannot help a row that
+ * references its own table. The rows of such a table are ordered among themselves by apply/self-fk.ts.
  */
 import type { SchemaInfo } from '../types.js';
 

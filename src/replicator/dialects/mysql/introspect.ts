@@ -113,6 +113,15 @@ WHERE TABLE_SCHEMA = ? AND REFERENCED_TABLE_SCHEMA = ? AND REFERENCED_TABLE_NAME
   AND TABLE_NAME <> REFERENCED_TABLE_NAME
 ORDER BY 1, 2`;
 
+// Foreign keys of a table on itself, left out above: their column pairs order rows within a batch.
+// InnoDB names foreign keys uniquely per database.
+const SELF_REFERENCES_SQL = `
+SELECT TABLE_NAME AS table_name, CONSTRAINT_NAME AS constraint_name, COLUMN_NAME AS column_name,
+       REFERENCED_COLUMN_NAME AS referenced
+FROM information_schema.KEY_COLUMN_USAGE
+WHERE TABLE_SCHEMA = ? AND REFERENCED_TABLE_SCHEMA = ? AND TABLE_NAME = REFERENCED_TABLE_NAME
+ORDER BY TABLE_NAME, CONSTRAINT_NAME, ORDINAL_POSITION`;
+
 // MariaDB's JSON is LONGTEXT plus a json_valid() check; the column-level check is named after the column.
 const MARIADB_JSON_SQL = `
 SELECT TABLE_NAME AS table_name, CHECK_CLAUSE AS clause
@@ -134,6 +143,7 @@ export async function introspectMy(db: MyQueryable, schema: TargetSchema, flavor
   }>(db, COLUMNS_SQL, [name]);
   const pks = await rowsOf<{ table_name: string; column_name: string }>(db, PRIMARY_KEYS_SQL, [name]);
   const fks = await rowsOf<{ child: string; parent: string }>(db, FOREIGN_KEYS_SQL, [name, name]);
+  const selfRefs = await rowsOf<{ table_name: string; constraint_name: string; column_name: string; referenced: string }>(db, SELF_REFERENCES_SQL, [name, name]);
   const jsonColumns = new Set<string>();
   if (flavor === 'mariadb') {
     for (const r of await rowsOf<{ table_name: string; clause: string }>(db, MARIADB_JSON_SQL, [name])) {
@@ -161,5 +171,6 @@ export async function introspectMy(db: MyQueryable, schema: TargetSchema, flavor
     });
   }
   const keys = pks.map((r) => [r.table_name, r.column_name] as const);
-  return buildSchemaInfo(resolved, columnsByTable, keys, fks);
+  const selfColumns = selfRefs.map((r) => ({ table: r.table_name, constraint: r.constraint_name, column: r.column_name, referenced: r.referenced }));
+  return buildSchemaInfo(resolved, columnsByTable, keys, fks, selfColumns);
 }

@@ -7,6 +7,7 @@ import type { JsonValue } from '../../../lib/exact-json.js';
 import type { Logger } from '../../../lib/log.js';
 import { redactText } from '../../../lib/conn.js';
 import type {
+  ColumnInfo,
   Dialect,
   ErrorClass,
   NormalisedRow,
@@ -20,6 +21,7 @@ import type {
   WriteOptions,
   WriteResult,
 } from '../../types.js';
+import { alignByKey, columnsNamed } from '../shared/by-keys.js';
 import { canonicalByClass } from '../shared/canonical.js';
 import { requirePrimaryKey, shapeDeletes, shapeUpserts } from '../shared/payload.js';
 import type { WriteLimits } from '../shared/statement.js';
@@ -29,7 +31,7 @@ import { MY_SESSION_SETUP, flavorFromVersion, type ServerFlavor } from './driver
 import { classifyMy } from './errors.js';
 import { introspectMy, resolveMySchema } from './introspect.js';
 import { checkMyPrivileges, myGrantStatements } from './privileges.js';
-import { renderDelete, renderSelectPage, renderUpsert, type MyStatement } from './sql.js';
+import { renderDelete, renderSelectByKeys, renderSelectPage, renderUpsert, type MyStatement } from './sql.js';
 
 const BINARY_TYPE = /^(binary|varbinary|bit|tinyblob|blob|mediumblob|longblob|geometry|point|linestring|polygon|multi|geomcollection|geometrycollection)\b/i;
 
@@ -38,8 +40,27 @@ interface CallbackConnection {
 }
 
 interface Writable {
-  query(sql: string | { sql: string; values: null }, values?: unknown): Promise<[unknown, FieldPacket[]]>;
+  query(
+    sql: string | { sql: string; values: null; rowsAsArray?: boolean; typeCast?: (field: TypeCastField, next: TypeCastNext) => unknown },
+    values?: unknown,
+  ): Promise<[unknown, FieldPacket[]]>;
 }
+
+/**
+ * readByKeys' typeCast, as readRows': the server's text for a column (aliased c<index>), or its bytes
+ * for binary types (BINARY(16) UUIDs, BIT(1) booleans, blobs).
+ */
+const textOrBytes = (columns: readonly ColumnInfo[]) => (field: TypeCastField, _next: TypeCastNext) => {
+  const col = columns[Number(field.name.slice(1))];
+  return col && BINARY_TYPE.test(col.type) ? field.buffer() : field.string();
+};
+
+/** A row read with textOrBytes as canonical text. */
+const canonicalRow = (columns: readonly ColumnInfo[], row: readonly (string | Buffer | null)[]): NormalisedRow =>
+  columns.map((c, i) => {
+    const v = row[i];
+    return v === null || v === undefined ? null : canonicalByClass(c.class, v);
+  });
 
 class MyTx implements TargetTx {
   done = false;
@@ -91,6 +112,24 @@ class MyTx implements TargetTx {
       assertOpen(this.done);
       return runStatements(statements, this.exec, options?.signal, MyTx.inline);
     };
+  }
+
+  async readByKeys(
+    schema: TargetSchema,
+    table: TableInfo,
+    keys: readonly (readonly JsonValue[])[],
+    columns: readonly string[],
+  ): Promise<(NormalisedRow | undefined)[]> {
+    assertOpen(this.done);
+    const { columns: keyColumns, rows } = shapeDeletes(table, keys);
+    const read = [...keyColumns, ...columnsNamed(table, columns)];
+    const typeCast = textOrBytes(read);
+    const found: NormalisedRow[] = [];
+    for (const s of renderSelectByKeys(schema, table, keyColumns, rows, read.slice(keyColumns.length), this.limits)) {
+      const [r] = await this.conn.query({ sql: s.inline(), values: null, typeCast, rowsAsArray: true });
+      for (const row of r as (string | Buffer | null)[][]) found.push(canonicalRow(read, row));
+    }
+    return alignByKey(keyColumns, keys, found);
   }
 }
 

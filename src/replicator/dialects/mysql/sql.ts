@@ -1,6 +1,6 @@
 /**
- * MySQL / MariaDB SQL rendering: backtick quoting, `?` placeholders, upsert, delete and keyset reads.
- * Pure functions, frozen by the golden files in test/golden/mysql/.
+ * MySQL / MariaDB SQL rendering: backtick quoting, `?` placeholders, upsert, delete, reads by key and
+ * keyset reads. Pure functions, frozen by the golden files in test/golden/mysql/.
  *
  *   INSERT INTO `db`.`employees` (`id`, `name`)
  *   VALUES (?, ?),
@@ -145,11 +145,33 @@ export function renderDelete(
   keys: readonly (readonly JsonValue[])[],
   limits: WriteLimits,
 ): MyStatement[] {
+  return whereKeyIn(`DELETE FROM ${tableRef(schema, table)}\n`, keyColumns, keys, limits);
+}
+
+/**
+ * Reads `columns` of the rows with these keys (TargetTx.readByKeys), key columns first so that each
+ * row can be matched with its key; aliased c0, c1, ... so the reader finds each one's class by position:
+ *   SELECT `id` AS c0, `manager_id` AS c1 FROM `db`.`employees` WHERE `id` IN (?, ?)
+ */
+export function renderSelectByKeys(
+  schema: TargetSchema,
+  table: TableInfo,
+  keyColumns: readonly ColumnInfo[],
+  keys: readonly (readonly JsonValue[])[],
+  columns: readonly ColumnInfo[],
+  limits: WriteLimits,
+): MyStatement[] {
+  const select = [...keyColumns, ...columns].map((c, i) => `${quoteIdent(c.name)} AS c${i}`).join(', ');
+  return whereKeyIn(`SELECT ${select}\nFROM ${tableRef(schema, table)}\n`, keyColumns, keys, limits);
+}
+
+/** `statement` followed by "WHERE the primary key is one of `keys`", chunked: the delete's predicate, shared by reads by key. */
+function whereKeyIn(statement: string, keyColumns: readonly ColumnInfo[], keys: readonly (readonly JsonValue[])[], limits: WriteLimits): MyStatement[] {
   const values = keys.map((k) => keyColumns.map((c, i) => myParam(c, k[i])));
   const single = keyColumns.length === 1;
   const target = single ? quoteIdent(keyColumns[0]!.name) : `(${keyColumns.map((c) => quoteIdent(c.name)).join(', ')})`;
   const tuple = single ? '?' : `(${keyColumns.map(() => '?').join(', ')})`;
-  const head = `DELETE FROM ${tableRef(schema, table)}\nWHERE ${target} IN (`;
+  const head = `${statement}WHERE ${target} IN (`;
   return chunkRows(values, keyColumns.length, limits).map((rows) => new MyStatement(head, tuple, ', ', ')', rows, !single));
 }
 

@@ -95,6 +95,19 @@ JOIN pg_catalog.pg_namespace pan ON pan.oid = pa.relnamespace
 WHERE k.contype = 'f' AND k.conparentid = 0 AND chn.nspname = $1 AND pan.nspname = $1 AND k.conrelid <> k.confrelid
 ORDER BY 1, 2`;
 
+// Foreign keys of a table on itself, left out above: their column pairs order rows within a batch.
+// The constraint's oid stands for its name, which only has to group the pairs.
+const SELF_REFERENCES_SQL = `
+SELECT c.relname AS table_name, k.oid::text AS constraint_name, a.attname AS column_name, r.attname AS referenced
+FROM pg_catalog.pg_constraint k
+JOIN pg_catalog.pg_class c ON c.oid = k.conrelid
+JOIN pg_catalog.pg_namespace n ON n.oid = c.relnamespace
+CROSS JOIN LATERAL unnest(k.conkey, k.confkey) WITH ORDINALITY AS u(attnum, refnum, ord)
+JOIN pg_catalog.pg_attribute a ON a.attrelid = k.conrelid AND a.attnum = u.attnum
+JOIN pg_catalog.pg_attribute r ON r.attrelid = k.confrelid AND r.attnum = u.refnum
+WHERE k.contype = 'f' AND k.conparentid = 0 AND k.conrelid = k.confrelid AND n.nspname = $1
+ORDER BY c.relname, k.oid, u.ord`;
+
 const SCHEMA_SQL = `
 SELECT current_database() AS db, n.nspname AS schema
 FROM pg_catalog.pg_namespace n
@@ -133,6 +146,7 @@ export async function introspectPg(db: PgQueryable, schema: TargetSchema): Promi
   }>(COLUMNS_SQL, [nsp]);
   const pks = await db.query<{ table_name: string; column_name: string }>(PRIMARY_KEYS_SQL, [nsp]);
   const fks = await db.query<{ child: string; parent: string }>(FOREIGN_KEYS_SQL, [nsp]);
+  const selfRefs = await db.query<{ table_name: string; constraint_name: string; column_name: string; referenced: string }>(SELF_REFERENCES_SQL, [nsp]);
 
   const columnsByTable = new Map<string, ColumnInfo[]>();
   for (const r of cols.rows) {
@@ -149,5 +163,6 @@ export async function introspectPg(db: PgQueryable, schema: TargetSchema): Promi
     });
   }
   const keys = pks.rows.map((r) => [r.table_name, r.column_name] as const);
-  return buildSchemaInfo(resolved, columnsByTable, keys, fks.rows);
+  const selfColumns = selfRefs.rows.map((r) => ({ table: r.table_name, constraint: r.constraint_name, column: r.column_name, referenced: r.referenced }));
+  return buildSchemaInfo(resolved, columnsByTable, keys, fks.rows, selfColumns);
 }

@@ -20,6 +20,7 @@ import type {
   WriteOptions,
   WriteResult,
 } from '../../types.js';
+import { alignByKey, columnsNamed } from '../shared/by-keys.js';
 import { canonicalByClass } from '../shared/canonical.js';
 import { requirePrimaryKey, shapeDeletes, shapeUpserts } from '../shared/payload.js';
 import type { SqlStatement, WriteLimits } from '../shared/statement.js';
@@ -30,7 +31,7 @@ import { PG_BEGIN, PG_BEGIN_READ_ONLY } from './driver.js';
 import { classifyPg } from './errors.js';
 import { introspectPg, resolvePgSchema } from './introspect.js';
 import { checkPgPrivileges, pgGrantStatements } from './privileges.js';
-import { renderDelete, renderSelectPage, renderUpsert } from './sql.js';
+import { renderDelete, renderSelectByKeys, renderSelectPage, renderUpsert } from './sql.js';
 
 // readRows wants the server's text for every type (the canonical forms are built from it), not pg's
 // JS conversions (Date loses microseconds, numeric would be fine but int8 is a string anyway).
@@ -99,6 +100,23 @@ class PgTx implements TargetTx {
       assertOpen(this.done);
       return runStatements(statements, this.exec, options?.signal, PgTx.encode);
     };
+  }
+
+  async readByKeys(
+    schema: TargetSchema,
+    table: TableInfo,
+    keys: readonly (readonly JsonValue[])[],
+    columns: readonly string[],
+  ): Promise<(NormalisedRow | undefined)[]> {
+    assertOpen(this.done);
+    const { columns: keyColumns, rows } = shapeDeletes(table, keys);
+    const read = [...keyColumns, ...columnsNamed(table, columns)];
+    const found: NormalisedRow[] = [];
+    for (const s of renderSelectByKeys(schema, table, keyColumns, rows, read.slice(keyColumns.length), this.limits)) {
+      const r = await this.client.query<unknown[]>({ ...PgTx.encode(s), rowMode: 'array', types: RAW_TEXT });
+      for (const row of r.rows) found.push(read.map((c, i) => (row[i] === null || row[i] === undefined ? null : canonicalByClass(c.class, String(row[i])))));
+    }
+    return alignByKey(keyColumns, keys, found);
   }
 }
 

@@ -1,6 +1,6 @@
 /**
- * PostgreSQL SQL rendering: quoting, casts, upsert, delete and keyset reads. Pure functions of the
- * catalog and the rows, frozen by the golden files in test/golden/postgres/.
+ * PostgreSQL SQL rendering: quoting, casts, upsert, delete, reads by key and keyset reads. Pure
+ * functions of the catalog and the rows, frozen by the golden files in test/golden/postgres/.
  *
  * Upsert, preferred shape (one statement per chunk whatever its row count, so it is prepared once per
  * connection; arrays are passed as one parameter per column):
@@ -109,7 +109,29 @@ export function renderDelete(
   keys: readonly (readonly JsonValue[])[],
   limits: WriteLimits,
 ): SqlStatement[] {
-  const head = `DELETE FROM ${tableRef(schema, table)}\nWHERE `;
+  return whereKeyIn(`DELETE FROM ${tableRef(schema, table)}\n`, keyColumns, keys, limits);
+}
+
+/**
+ * Reads `columns` of the rows with these keys (TargetTx.readByKeys), key columns first so that each
+ * row can be matched with its key:
+ *   SELECT "id", "manager_id" FROM "public"."employees" WHERE "id" = ANY($1::bigint[])
+ */
+export function renderSelectByKeys(
+  schema: TargetSchema,
+  table: TableInfo,
+  keyColumns: readonly ColumnInfo[],
+  keys: readonly (readonly JsonValue[])[],
+  columns: readonly ColumnInfo[],
+  limits: WriteLimits,
+): SqlStatement[] {
+  const select = [...keyColumns, ...columns].map((c) => quoteIdent(c.name)).join(', ');
+  return whereKeyIn(`SELECT ${select}\nFROM ${tableRef(schema, table)}\n`, keyColumns, keys, limits);
+}
+
+/** `statement` followed by "WHERE the primary key is one of `keys`", chunked: the delete's predicate, shared by reads by key. */
+function whereKeyIn(statement: string, keyColumns: readonly ColumnInfo[], keys: readonly (readonly JsonValue[])[], limits: WriteLimits): SqlStatement[] {
+  const head = `${statement}WHERE `;
   if (canUnnest(keyColumns)) {
     const predicate =
       keyColumns.length === 1
