@@ -15,7 +15,7 @@ import { withTimeout } from '../lib/concurrency.js';
 import { formatHlc, hlcDate, type Hlc } from '../lib/hlc.js';
 import { redactConn, redactText } from '../lib/conn.js';
 import type { Logger } from '../lib/log.js';
-import { Applier } from './apply/index.js';
+import { Applier, type KeyOrderMemory } from './apply/index.js';
 import { dialectForConn, openTarget } from './dialects/index.js';
 import { effectiveParallelism, engineTimings, parseSourceKeyColumns, type EngineConfig } from './config.js';
 import { EngineMetrics } from './metrics.js';
@@ -106,6 +106,7 @@ class TargetSide implements ApplierPort {
     private readonly conn: string,
     private readonly config: EngineConfig,
     private readonly log: Logger,
+    private readonly keyOrderMemory?: KeyOrderMemory,
   ) {}
 
   open(): Promise<void> {
@@ -126,6 +127,7 @@ class TargetSide implements ApplierPort {
           retryMaxBackoffMs: t.retryMaxBackoffMs,
           retryMultiplier: this.config.retryMultiplier,
           sourceKeyColumns: this.config.sourceKeyColumns ? parseSourceKeyColumns(this.config.sourceKeyColumns) : undefined,
+          keyOrderMemory: this.keyOrderMemory,
           schemaRefreshMs: t.schemaRefreshMs,
         });
       } catch (err) {
@@ -204,7 +206,7 @@ export async function startEngine(config: EngineConfig, deps: EngineDeps): Promi
     log,
   });
   const store = new StagingStore(sp.pool, sp.schema, { writeParallelism: config.stagingWriteParallelism });
-  const target = new TargetSide(config.targetConn, config, log);
+  const target = new TargetSide(config.targetConn, config, log, { load: () => store.loadKeyOrders(), save: (o) => store.saveKeyOrder(o) });
   let coordinator: ApplyCoordinator | undefined;
   let servers: Servers | undefined;
   try {

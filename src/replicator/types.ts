@@ -99,6 +99,18 @@ export interface TableInfo {
   readonly selfReferences?: readonly SelfReference[];
 }
 
+/**
+ * A delete-key order learned from upserts (apply/key-order.ts), as staging remembers it: the source key
+ * column names (target spelling) in the order of the changefeed's key array.
+ */
+export interface RememberedKeyOrder {
+  /** Target schema key. */
+  readonly schema: string;
+  /** Lower-cased table name. */
+  readonly table: string;
+  readonly columns: readonly string[];
+}
+
 /** A foreign key from a table to itself: `columns[i]` references `referenced[i]` (catalog spelling). */
 export interface SelfReference {
   readonly columns: readonly string[];

@@ -56,6 +56,25 @@ describe('KeyOrders', () => {
     assert.deepEqual(text(k.targetKey(schema, vehicles, del('["paris","v2"]'))), ['v2', 'paris']);
   });
 
+  it('reports a learned order once for remembering, and maps by an order remembered elsewhere', () => {
+    const told: unknown[] = [];
+    const learner = new KeyOrders(capture().log, undefined, (o) => told.push(o));
+    assert.equal(learner.unknown(schema, vehicles), true);
+    learner.learn(schema, vehicles, [up('["rome","v1"]', '{"city":"rome","id":"v1"}')]);
+    learner.learn(schema, vehicles, [up('["oslo","v2"]', '{"city":"oslo","id":"v2"}')]);
+    assert.deepEqual(told, [{ schema: 'db.public', table: 'vehicles', columns: ['city', 'id'] }], 'told once, by target column names');
+    assert.equal(learner.unknown(schema, vehicles), false);
+
+    // Another process (a restart) has seen no upsert of the table, only what staging remembers.
+    const { log, lines } = capture();
+    const later = new KeyOrders(log);
+    later.absorb([{ schema: 'db.public', table: 'vehicles', columns: ['city', 'id'] }, { schema: 'other.public', table: 'vehicles', columns: ['id', 'city'] }]);
+    assert.equal(later.unknown(schema, vehicles), false);
+    assert.deepEqual(text(later.targetKey(schema, vehicles, del('["paris","v3"]'))), ['v3', 'paris']);
+    assert.equal(lines.filter((l) => l.level === 'warn').length, 0, 'no positional fallback');
+    assert.equal(new KeyOrders(log, new Map([['vehicles', ['city', 'id']]])).unknown(schema, vehicles), false, 'a configured order is known');
+  });
+
   it('falls back to position with one warning per table', () => {
     const { log, lines } = capture();
     const k = new KeyOrders(log);

@@ -22,7 +22,7 @@ import {
 } from '../types.js';
 import { ApplyError } from './apply-error.js';
 import { backoffDelay, sleep } from './backoff.js';
-import { KeyOrders } from './key-order.js';
+import { KeyOrders, type KeyOrderMemory } from './key-order.js';
 import { SchemaCache } from './schema-cache.js';
 import { childFirstDelete, orderSelfReferences, type WriteOp } from './self-fk.js';
 
@@ -36,6 +36,8 @@ export interface ApplierOptions {
   retryMultiplier: number;
   /** Source (CockroachDB) primary-key column order per table (lower-cased table name), when it differs from the target's. */
   sourceKeyColumns?: ReadonlyMap<string, readonly string[]>;
+  /** Where key orders learned from upserts are remembered across restarts and instances (staging). */
+  keyOrderMemory?: KeyOrderMemory;
   /** Re-introspect at most this often (default 60000 ms), and always on an unknown table. */
   schemaRefreshMs?: number;
   /** When true, close() also closes `pool`. By default the pool belongs to the caller. */
@@ -101,7 +103,28 @@ export class Applier {
 
   constructor(private readonly options: ApplierOptions) {
     this.cache = new SchemaCache(options.pool, options.log, options.schemaRefreshMs ?? 60_000);
-    this.keys = new KeyOrders(options.log, options.sourceKeyColumns);
+    const memory = options.keyOrderMemory;
+    this.keys = new KeyOrders(
+      options.log,
+      options.sourceKeyColumns,
+      memory && ((order) => void memory.save(order).catch((err: unknown) => options.log.warn({ table: order.table, err: redactText((err as Error).message) }, 'could not remember a learned key order in staging'))),
+    );
+  }
+
+  /** When the last remembered key orders were read (they are read again at most every 5 s, and only when needed). */
+  private recalledAt = Number.NEGATIVE_INFINITY;
+
+  /** Reads the orders other runs learned when a delete would otherwise be mapped by position. */
+  private async recallKeyOrders(schema: TargetSchema, tables: Iterable<TableInfo>): Promise<void> {
+    const memory = this.options.keyOrderMemory;
+    if (!memory || performance.now() - this.recalledAt < 5000) return;
+    if (![...tables].some((t) => this.keys.unknown(schema, t))) return;
+    this.recalledAt = performance.now();
+    try {
+      this.keys.absorb(await memory.load());
+    } catch (err) {
+      this.options.log.warn({ err: redactText((err as Error).message) }, 'could not read remembered key orders from staging');
+    }
   }
 
   /** Cached introspection; undefined when the schema does not exist. `refresh` forces a re-read. */
@@ -242,6 +265,8 @@ export class Applier {
     }
     // Learn key orders from every upsert in the plan before mapping its deletes.
     for (const op of plan.ops) if (op.kind === 'upsert') this.keys.learn(info.schema, tables.get(op.table.toLowerCase())!, op.rows);
+    const deleted = plan.ops.filter((op) => op.kind === 'delete' && op.rows.length > 0).map((op) => tables.get(op.table.toLowerCase())!);
+    if (deleted.length > 0) await this.recallKeyOrders(info.schema, deleted);
     const prepared = plan.ops
       .filter((op: ApplyOp) => op.rows.length > 0)
       .map((op): Prepared => {

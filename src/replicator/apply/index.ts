@@ -12,4 +12,4 @@
 export { Applier, type ApplierOptions, type ApplyOutcome } from './applier.js';
 export { ApplyError, type ApplyErrorOptions } from './apply-error.js';
 export { backoffDelay, sleep, type BackoffPolicy } from './backoff.js';
-export { KeyOrders } from './key-order.js';
+export { KeyOrders, type KeyOrderMemory } from './key-order.js';

@@ -5,13 +5,14 @@
  *  1. the `before` image, by column name, when the changefeed sent one (diff option);
  *  2. the source key columns configured for the table;
  *  3. an order learned from upserts of the same table (key values matched against the `after` image,
- *     refined with each upsert until only one order fits);
+ *     refined with each upsert until only one order fits), also one learned earlier, by this process or
+ *     another sharing the staging schema, and remembered in staging (see KeyOrderMemory);
  *  4. position, with a warning logged once per table.
- * No SQL and no I/O; safe to share between concurrent applies (all work is synchronous).
+ * No SQL and no I/O of its own; safe to share between concurrent applies (all work is synchronous).
  */
 import { JsonNumber, parseExactJson, stringifyExact, type JsonValue } from '../../lib/exact-json.js';
 import type { Logger } from '../../lib/log.js';
-import { TargetSchemaError, type DeleteRow, type TableInfo, type TargetSchema, type UpsertRow } from '../types.js';
+import { TargetSchemaError, type DeleteRow, type RememberedKeyOrder, type TableInfo, type TargetSchema, type UpsertRow } from '../types.js';
 
 interface Learning {
   /** For each source key position, the target key positions still possible. */
@@ -58,20 +59,48 @@ function keyFromImage(table: TableInfo, image: { [k: string]: JsonValue }): Json
   return out;
 }
 
+/**
+ * Where learned orders outlive the process: a restarted engine (or another instance taking over the
+ * apply lease) may see a table's deletes before any of its upserts.
+ */
+export interface KeyOrderMemory {
+  load(): Promise<readonly RememberedKeyOrder[]>;
+  save(order: RememberedKeyOrder): Promise<void>;
+}
+
 export class KeyOrders {
   private readonly learning = new Map<string, Learning>();
   private readonly warned = new Set<string>();
   /** Per configured table (lower-cased name): lower-cased source key column -> key position. */
   private readonly positions = new Map<string, ReadonlyMap<string, number>>();
+  /** Orders learned here or remembered in staging, by id(): source key column names. */
+  private readonly remembered = new Map<string, readonly string[]>();
 
   constructor(
     private readonly log: Logger,
     /** Source key column names per lower-cased table name. */
     private readonly configured?: ReadonlyMap<string, readonly string[]>,
+    /** Told about each order as it is learned, so it can be remembered. */
+    private readonly onLearned?: (order: RememberedKeyOrder) => void,
   ) {}
 
-  private id(schema: TargetSchema, table: TableInfo): string {
-    return `${schema.key}\u0000${table.name.toLowerCase()}`;
+  private id(schema: TargetSchema | string, table: TableInfo | string): string {
+    return `${typeof schema === 'string' ? schema : schema.key}\u0000${(typeof table === 'string' ? table : table.name).toLowerCase()}`;
+  }
+
+  /** Takes in orders remembered elsewhere (what this process learned itself is kept). */
+  absorb(orders: readonly RememberedKeyOrder[]): void {
+    for (const o of orders) {
+      const id = this.id(o.schema, o.table);
+      if (!this.remembered.has(id)) this.remembered.set(id, o.columns);
+    }
+  }
+
+  /** Would a delete of this table fall back to position? (a composite key with no known source order) */
+  unknown(schema: TargetSchema, table: TableInfo): boolean {
+    if (table.primaryKey.length < 2 || this.configured?.has(table.name.toLowerCase())) return false;
+    const id = this.id(schema, table);
+    return !this.remembered.has(id) && !this.learning.get(id)?.order;
   }
 
   /** The learned source -> target order, when known (exposed for tests and diagnostics). */
@@ -115,6 +144,9 @@ export class KeyOrders {
         const order = candidates.map((c) => [...c][0]!);
         if (new Set(order).size === n) {
           state.order = order;
+          const columns = order.map((j) => table.primaryKey[j]!);
+          this.remembered.set(id, columns);
+          this.onLearned?.({ schema: schema.key, table: table.name.toLowerCase(), columns });
           return;
         }
       }
@@ -143,7 +175,7 @@ export class KeyOrders {
     }
     const lowerName = table.name.toLowerCase();
     const names = this.configured?.get(lowerName);
-    if (names) return this.byConfiguredNames(table, lowerName, key, names);
+    if (names) return this.byNames(table, lowerName, key, names, 'configured');
     const id = this.id(schema, table);
     const order = this.learning.get(id)?.order;
     if (order) {
@@ -151,6 +183,8 @@ export class KeyOrders {
       order.forEach((target, source) => (out[target] = key[source]!));
       return out;
     }
+    const remembered = this.remembered.get(id);
+    if (remembered) return this.byNames(table, id, key, remembered, 'remembered');
     if (pk.length > 1 && !this.warned.has(id)) {
       this.warned.add(id);
       this.log.warn(
@@ -161,21 +195,22 @@ export class KeyOrders {
     return key;
   }
 
-  private byConfiguredNames(table: TableInfo, lowerName: string, key: readonly JsonValue[], names: readonly string[]): JsonValue[] {
+  /** Maps the key by source column names; `cacheKey` names the (never changing) list for the position cache. */
+  private byNames(table: TableInfo, cacheKey: string, key: readonly JsonValue[], names: readonly string[], how: 'configured' | 'remembered'): JsonValue[] {
     if (names.length !== key.length) {
       throw new TargetSchemaError(
-        `delete from ${table.name}: ${names.length} source key columns are configured but the key has ${key.length} values`,
+        `delete from ${table.name}: ${names.length} source key columns are ${how} but the key has ${key.length} values`,
         table.name,
       );
     }
-    // The configured map never changes, so each table's positions are built once.
-    let position = this.positions.get(lowerName);
-    if (!position) this.positions.set(lowerName, (position = new Map(names.map((n, i) => [n.toLowerCase(), i]))));
+    // A table's configured or remembered list never changes, so its positions are built once.
+    let position = this.positions.get(cacheKey);
+    if (!position) this.positions.set(cacheKey, (position = new Map(names.map((n, i) => [n.toLowerCase(), i]))));
     return table.primaryKey.map((col) => {
       const i = position.get(col.toLowerCase());
       if (i === undefined) {
         throw new TargetSchemaError(
-          `delete from ${table.name}: target key column "${col}" is not among the configured source key columns (${names.join(', ')})`,
+          `delete from ${table.name}: target key column "${col}" is not among the ${how} source key columns (${names.join(', ')})`,
           table.name,
           col,
         );

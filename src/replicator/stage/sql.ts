@@ -39,6 +39,9 @@ export interface StagingSql {
   readonly releaseLease: string;
   readonly memoInit: string;
   readonly memoGet: string;
+  readonly memoPut: string;
+  /** Memo entries with keys in [$1, $2). */
+  readonly memoRange: string;
 }
 
 export type StagingTable = (typeof TABLES)[number];
@@ -141,5 +144,7 @@ RETURNING holder`,
     releaseLease: `DELETE FROM ${l} WHERE name = $1 AND holder = $2`,
     memoInit: `INSERT INTO ${memo} (key, value) VALUES ('staging-version', $1) ON CONFLICT (key) DO NOTHING`,
     memoGet: `SELECT value FROM ${memo} WHERE key = 'staging-version'`,
+    memoPut: `INSERT INTO ${memo} (key, value) VALUES ($1, $2) ON CONFLICT (key) DO UPDATE SET value = excluded.value`,
+    memoRange: `SELECT key, value FROM ${memo} WHERE key >= $1 AND key < $2 ORDER BY key`,
   };
 }

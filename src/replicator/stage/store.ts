@@ -8,7 +8,7 @@ import type pg from 'pg';
 import { Semaphore } from '../../lib/concurrency.js';
 import { compareHlc, ZERO_HLC, type Hlc } from '../../lib/hlc.js';
 import type { SchemaProgress, StagedRow } from '../resolve/ports.js';
-import type { RawText, TargetSchema } from '../types.js';
+import type { RawText, RememberedKeyOrder, TargetSchema } from '../types.js';
 import { int4Array, int8Array, textArray } from '../pg-arrays.js';
 import { STAGING_VERSION, stagingSql, type StagingSql } from './sql.js';
 
@@ -34,6 +34,8 @@ export type ResolvedOutcome = 'stored' | 'duplicate' | 'backwards';
 
 /** Rows per insert statement and bytes of JSON per statement (CockroachDB's default limit on one message is 16 MiB). */
 const INSERT_MAX_ROWS = 5000;
+/** Memo keys of remembered delete-key orders. */
+const KEY_ORDER_PREFIX = 'key-order:';
 const INSERT_MAX_BYTES = 4 * 1024 * 1024;
 
 /** An HLC from a staging row's nanos (INT8 arrives as text) and logical columns. */
@@ -190,6 +192,32 @@ export class StagingStore {
     if (found > STAGING_VERSION) {
       throw new Error(`the staging schema was created by a newer molt-failback (layout version ${found}, this build knows ${STAGING_VERSION}); upgrade molt-failback`);
     }
+  }
+
+  /**
+   * Remembers a delete-key order learned from upserts (apply/key-order.ts) in the memo table, so a
+   * restarted engine or another instance maps deletes by it. The value holds the whole entry; the key
+   * only makes it unique per target schema and table.
+   */
+  async saveKeyOrder(order: RememberedKeyOrder): Promise<void> {
+    const value = JSON.stringify({ schema: order.schema, table: order.table, columns: order.columns });
+    await this.pool.query(this.sql.memoPut, [`${KEY_ORDER_PREFIX}${JSON.stringify([order.schema, order.table])}`, value]);
+  }
+
+  async loadKeyOrders(): Promise<RememberedKeyOrder[]> {
+    // ';' is the character after ':', so the range holds exactly the keys with the prefix.
+    const res = await this.pool.query<{ key: string; value: string }>(this.sql.memoRange, [KEY_ORDER_PREFIX, `${KEY_ORDER_PREFIX.slice(0, -1)};`]);
+    const out: RememberedKeyOrder[] = [];
+    for (const r of res.rows) {
+      try {
+        const v = JSON.parse(r.value) as Partial<RememberedKeyOrder>;
+        const ok = typeof v.schema === 'string' && typeof v.table === 'string' && Array.isArray(v.columns) && v.columns.every((c) => typeof c === 'string');
+        if (ok) out.push({ schema: v.schema as string, table: v.table as string, columns: v.columns as string[] });
+      } catch {
+        // A damaged entry is skipped: deletes of that table fall back to learning again.
+      }
+    }
+    return out;
   }
 
   async ping(): Promise<void> {
