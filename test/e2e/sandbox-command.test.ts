@@ -7,6 +7,7 @@
  * TMPDIR to check that), no sandbox database on MariaDB.
  */
 import assert from 'node:assert/strict';
+import type { ChildProcess } from 'node:child_process';
 import { mkdtempSync, readdirSync, rmSync } from 'node:fs';
 import { connect } from 'node:net';
 import { tmpdir } from 'node:os';
@@ -174,25 +175,29 @@ test('--keep: everything stays reachable with the printed connection strings unt
   await assertNothingLeft(r, tmp);
 });
 
-test('Ctrl-C in the middle of the run stops it with exit 130 and cleans up', async () => {
-  const tmp = freshTmp('sigint');
+/** Ctrl-C (`times` SIGINTs, 50 ms apart) once the workload writes: the engine and the changefeed run by then. */
+function interruptMidWorkload(times: number): { onSpawn: (child: ChildProcess) => void; sent: () => boolean } {
   let sent = false;
-  const r = await runCli(['sandbox', '--seed', '14', '--transactions', '2000', '--rate', '50'], {
-    env: { TMPDIR: tmp },
-    timeoutMs: 240_000,
+  return {
+    sent: () => sent,
     onSpawn: (child) => {
       let buf = '';
       child.stdout?.on('data', (d: Buffer) => {
         buf += d.toString();
-        // Mid-stream: the engine and the changefeed run, the workload writes.
         if (!sent && /workload \d+\/2000 transactions \| applied/.test(buf)) {
           sent = true;
-          child.kill('SIGINT');
+          for (let i = 0; i < times; i++) setTimeout(() => child.kill('SIGINT'), 50 * i);
         }
       });
     },
-  });
-  assert.ok(sent, describeRun(r));
+  };
+}
+
+test('Ctrl-C in the middle of the run stops it with exit 130 and cleans up', async () => {
+  const tmp = freshTmp('sigint');
+  const interrupt = interruptMidWorkload(1);
+  const r = await runCli(['sandbox', '--seed', '14', '--transactions', '2000', '--rate', '50'], { env: { TMPDIR: tmp }, timeoutMs: 240_000, onSpawn: interrupt.onSpawn });
+  assert.ok(interrupt.sent(), describeRun(r));
   assert.equal(r.code, 130, describeRun(r));
   assert.match(r.stderr, /SIGINT received: stopping and cleaning up/);
   assert.match(r.stderr, /interrupted; everything it started has been stopped and removed/);
@@ -201,23 +206,13 @@ test('Ctrl-C in the middle of the run stops it with exit 130 and cleans up', asy
 
 test('a second Ctrl-C exits at once and names what it left behind (the MariaDB database) with the statement to drop it', async () => {
   const tmp = freshTmp('sigint2');
-  let sent = false;
+  const interrupt = interruptMidWorkload(2);
   const r = await runCli(['sandbox', '--seed', '15', '--target', 'mariadb', '--mariadb-url', MARIADB_ADMIN_URL, '--transactions', '2000', '--rate', '50'], {
     env: { TMPDIR: tmp },
     timeoutMs: 240_000,
-    onSpawn: (child) => {
-      let buf = '';
-      child.stdout?.on('data', (d: Buffer) => {
-        buf += d.toString();
-        if (!sent && /workload \d+\/2000 transactions \| applied/.test(buf)) {
-          sent = true;
-          child.kill('SIGINT');
-          setTimeout(() => child.kill('SIGINT'), 50);
-        }
-      });
-    },
+    onSpawn: interrupt.onSpawn,
   });
-  assert.ok(sent, describeRun(r));
+  assert.ok(interrupt.sent(), describeRun(r));
   assert.equal(r.code, 130, describeRun(r));
   assert.match(r.stderr, /Second SIGINT: killing the sandbox's processes and exiting now/);
   const left = /Left behind: database (molt_sandbox_\w+) on MariaDB .*DROP DATABASE `\1`;/.exec(r.stderr);
