@@ -350,6 +350,33 @@ test('the backlog is estimated from staged and applied rows; staging is counted 
   await co.stop(1000);
 });
 
+test('a count that ran while rows were staged is repeated once the schema is quiet', async () => {
+  /** Stages a row (as the sink would) while the next count runs, so the count may see it twice. */
+  class OverlapStore extends MemStore {
+    duringCount?: () => void;
+    override async countPending(key: string, applied: Hlc, limit: number): Promise<number> {
+      const hook = this.duringCount;
+      this.duringCount = undefined;
+      hook?.();
+      return super.countPending(key, applied, limit);
+    }
+  }
+  const store = new OverlapStore();
+  const { co } = coordinator(store, new FakeApplier(store), { countEveryMs: 30, correctEveryMs: 60_000, queueSize: 100 });
+  store.stage(row(1, h(10)));
+  store.duringCount = () => {
+    store.stage(row(2, h(20)));
+    co.noteStaged(schema.key, 1);
+  };
+  await co.start();
+  assert.equal(co.statuses()[0]?.backlog, 3, 'the overlapping count erred high (row 2 counted twice)');
+  await until(() => co.statuses()[0]?.backlog === 2, 2000);
+  assert.equal(store.counts, 2, 'recounted once, when quiet');
+  await new Promise((r) => setTimeout(r, 150));
+  assert.equal(store.counts, 2, 'an exact count is not repeated');
+  await co.stop(1000);
+});
+
 test('another instance at work makes the backlog counts frequent again', async () => {
   const store = new MemStore();
   const a = new FakeApplier(store, 'a');

@@ -11,7 +11,9 @@
  * Counting in staging reads every pending row (96 ms at 250k pending; it ran in a fifth to half of all
  * database samples when it ran every 2 s), so a count only corrects the estimate: every correctEveryMs,
  * and every countEveryMs while there are signs of other instances (one held the lease or moved the
- * checkpoint, or the last count disagreed with the estimate) within the last minute.
+ * checkpoint, or the last count disagreed with the estimate) within the last minute. A count that ran
+ * while rows were staged or applied may have seen some of them twice (it errs towards backpressure),
+ * so it is repeated once the schema has been quiet for countEveryMs: when quiet, a count is cheap and exact.
  */
 import { ZERO_HLC, type Hlc } from '../../lib/hlc.js';
 import type { Logger } from '../../lib/log.js';
@@ -64,6 +66,9 @@ export class ApplyCoordinator {
   private readonly during = new Map<string, { staged: number; applied: number }>();
   /** Per schema: when a count last disagreed with the estimate (rows staged or applied elsewhere). */
   private readonly disagreed = new Map<string, number>();
+  /** Schemas whose last count overlapped local staging or applying, and when rows last moved there. */
+  private readonly overlapped = new Set<string>();
+  private readonly movedAt = new Map<string, number>();
   private readonly limiter: Semaphore;
   private readonly wakeup = new Wakeup();
   private loop?: Promise<void>;
@@ -101,6 +106,7 @@ export class ApplyCoordinator {
 
   /** Rows were staged locally: grow the backlog estimate. */
   noteStaged(schemaKey: string, rows: number): void {
+    this.movedAt.set(schemaKey, Date.now());
     const d = this.during.get(schemaKey);
     if (d) d.staged += rows;
     this.setBacklog(schemaKey, (this.backlogs.get(schemaKey) ?? 0) + rows);
@@ -108,6 +114,7 @@ export class ApplyCoordinator {
 
   /** A window with this many staged rows was applied locally: shrink the backlog estimate. */
   noteApplied(schemaKey: string, rows: number): void {
+    this.movedAt.set(schemaKey, Date.now());
     const d = this.during.get(schemaKey);
     if (d) d.applied += rows;
     this.setBacklog(schemaKey, Math.max(0, (this.backlogs.get(schemaKey) ?? 0) - rows));
@@ -182,7 +189,8 @@ export class ApplyCoordinator {
     for (const w of this.workers.values()) {
       const key = w.schema.key;
       const foreign = Math.max(w.foreignSeenAt, this.disagreed.get(key) ?? 0);
-      const every = now - foreign < FOREIGN_MEMORY_MS ? settings.countEveryMs : (settings.correctEveryMs ?? 30_000);
+      const quietAfterOverlap = this.overlapped.has(key) && now - (this.movedAt.get(key) ?? 0) >= settings.countEveryMs;
+      const every = now - foreign < FOREIGN_MEMORY_MS || quietAfterOverlap ? settings.countEveryMs : (settings.correctEveryMs ?? 30_000);
       if (!initial && now - (this.counted.get(key) ?? 0) < every) continue;
       this.counted.set(key, now);
       const limit = settings.queueSize + 1;
@@ -199,6 +207,8 @@ export class ApplyCoordinator {
       // and maybe some of the rows staged meanwhile: take the first out and all of the second in, so the
       // estimate errs towards backpressure. A capped count only says "at least limit".
       const corrected = Math.max(0, n - d.applied) + d.staged;
+      if (d.staged > 0 || d.applied > 0) this.overlapped.add(key);
+      else this.overlapped.delete(key);
       const expected = estimate + d.staged - d.applied;
       if (!initial && Math.abs(Math.min(corrected, limit) - Math.min(expected, limit)) > Math.max(d.staged, 100, limit / 1000)) this.disagreed.set(key, Date.now());
       this.setBacklog(key, n >= limit ? Math.max(corrected, this.backlogs.get(key) ?? 0) : corrected);
