@@ -106,11 +106,7 @@ export class ByteJsonScanner {
 
   /** The object at `pos` (known to start with `{`), member names validated but not decoded. */
   private skipObject(depth: number): void {
-    this.pos++;
-    if (this.peek() === 0x7d) {
-      this.pos++;
-      return;
-    }
+    if (this.openEmpty(0x7d)) return;
     for (;;) {
       this.ws();
       if (this.bytes[this.pos] !== 0x22) this.fail('expected a string');
@@ -118,38 +114,32 @@ export class ByteJsonScanner {
       if (this.peek() !== 0x3a) this.fail('expected :');
       this.pos++;
       this.skip(depth + 1);
-      const c = this.peek();
-      if (c === 0x2c) {
-        this.pos++;
-        continue;
-      }
-      if (c === 0x7d) {
-        this.pos++;
-        return;
-      }
-      this.fail('expected , or }');
+      if (!this.more(0x7d)) return;
     }
+  }
+
+  /** Steps past the `{` or `[` at `pos`; true (and past `close` too) when the container is empty. */
+  private openEmpty(close: number): boolean {
+    this.pos++;
+    if (this.peek() !== close) return false;
+    this.pos++;
+    return true;
+  }
+
+  /** After a member or item: true past a `,` (another follows), false past `close`; anything else fails. */
+  private more(close: number): boolean {
+    const c = this.peek();
+    if (c !== 0x2c && c !== close) this.fail(close === 0x7d ? 'expected , or }' : 'expected , or ]');
+    this.pos++;
+    return c === 0x2c;
   }
 
   /** The array at `pos` (known to start with `[`). */
   private skipArray(depth: number): void {
-    this.pos++;
-    if (this.peek() === 0x5d) {
-      this.pos++;
-      return;
-    }
+    if (this.openEmpty(0x5d)) return;
     for (;;) {
       this.skip(depth + 1);
-      const c = this.peek();
-      if (c === 0x2c) {
-        this.pos++;
-        continue;
-      }
-      if (c === 0x5d) {
-        this.pos++;
-        return;
-      }
-      this.fail('expected , or ]');
+      if (!this.more(0x5d)) return;
     }
   }
 
@@ -253,11 +243,7 @@ export class ByteJsonScanner {
   forEachMember(fn: (key: string) => void, names?: readonly string[]): void {
     this.ws();
     if (this.bytes[this.pos] !== 0x7b) this.fail('expected a JSON object');
-    this.pos++;
-    if (this.peek() === 0x7d) {
-      this.pos++;
-      return;
-    }
+    if (this.openEmpty(0x7d)) return;
     for (;;) {
       this.ws();
       if (this.bytes[this.pos] !== 0x22) this.fail('expected a string');
@@ -276,16 +262,7 @@ export class ByteJsonScanner {
       if (this.peek() !== 0x3a) this.fail('expected :');
       this.pos++;
       fn(key);
-      const c = this.peek();
-      if (c === 0x2c) {
-        this.pos++;
-        continue;
-      }
-      if (c === 0x7d) {
-        this.pos++;
-        return;
-      }
-      this.fail('expected , or }');
+      if (!this.more(0x7d)) return;
     }
   }
 
@@ -293,23 +270,10 @@ export class ByteJsonScanner {
   forEachItem(fn: (index: number) => void): void {
     this.ws();
     if (this.bytes[this.pos] !== 0x5b) this.fail('expected a JSON array');
-    this.pos++;
-    if (this.peek() === 0x5d) {
-      this.pos++;
-      return;
-    }
+    if (this.openEmpty(0x5d)) return;
     for (let i = 0; ; i++) {
       fn(i);
-      const c = this.peek();
-      if (c === 0x2c) {
-        this.pos++;
-        continue;
-      }
-      if (c === 0x5d) {
-        this.pos++;
-        return;
-      }
-      this.fail('expected , or ]');
+      if (!this.more(0x5d)) return;
     }
   }
 }

@@ -21,7 +21,7 @@ import type {
   WriteOptions,
   WriteResult,
 } from '../../types.js';
-import { alignByKey, columnsNamed } from '../shared/by-keys.js';
+import { readByKeysWith } from '../shared/by-keys.js';
 import { canonicalByClass } from '../shared/canonical.js';
 import { requirePrimaryKey, shapeDeletes, shapeUpserts } from '../shared/payload.js';
 import type { WriteLimits } from '../shared/statement.js';
@@ -121,15 +121,16 @@ class MyTx implements TargetTx {
     columns: readonly string[],
   ): Promise<(NormalisedRow | undefined)[]> {
     assertOpen(this.done);
-    const { columns: keyColumns, rows } = shapeDeletes(table, keys);
-    const read = [...keyColumns, ...columnsNamed(table, columns)];
-    const typeCast = textOrBytes(read);
-    const found: NormalisedRow[] = [];
-    for (const s of renderSelectByKeys(schema, table, keyColumns, rows, read.slice(keyColumns.length), this.limits)) {
-      const [r] = await this.conn.query({ sql: s.inline(), values: null, typeCast, rowsAsArray: true });
-      for (const row of r as (string | Buffer | null)[][]) found.push(canonicalRow(read, row));
-    }
-    return alignByKey(keyColumns, keys, found);
+    return readByKeysWith(
+      table,
+      keys,
+      columns,
+      (keyColumns, rows, others) => renderSelectByKeys(schema, table, keyColumns, rows, others, this.limits),
+      async (s, read) => {
+        const [r] = await this.conn.query({ sql: s.inline(), values: null, typeCast: textOrBytes(read), rowsAsArray: true });
+        return (r as (string | Buffer | null)[][]).map((row) => canonicalRow(read, row));
+      },
+    );
   }
 }
 

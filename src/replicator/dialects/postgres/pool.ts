@@ -20,7 +20,7 @@ import type {
   WriteOptions,
   WriteResult,
 } from '../../types.js';
-import { alignByKey, columnsNamed } from '../shared/by-keys.js';
+import { readByKeysWith } from '../shared/by-keys.js';
 import { canonicalByClass } from '../shared/canonical.js';
 import { requirePrimaryKey, shapeDeletes, shapeUpserts } from '../shared/payload.js';
 import type { SqlStatement, WriteLimits } from '../shared/statement.js';
@@ -109,14 +109,16 @@ class PgTx implements TargetTx {
     columns: readonly string[],
   ): Promise<(NormalisedRow | undefined)[]> {
     assertOpen(this.done);
-    const { columns: keyColumns, rows } = shapeDeletes(table, keys);
-    const read = [...keyColumns, ...columnsNamed(table, columns)];
-    const found: NormalisedRow[] = [];
-    for (const s of renderSelectByKeys(schema, table, keyColumns, rows, read.slice(keyColumns.length), this.limits)) {
-      const r = await this.client.query<unknown[]>({ ...PgTx.encode(s), rowMode: 'array', types: RAW_TEXT });
-      for (const row of r.rows) found.push(read.map((c, i) => (row[i] === null || row[i] === undefined ? null : canonicalByClass(c.class, String(row[i])))));
-    }
-    return alignByKey(keyColumns, keys, found);
+    return readByKeysWith(
+      table,
+      keys,
+      columns,
+      (keyColumns, rows, others) => renderSelectByKeys(schema, table, keyColumns, rows, others, this.limits),
+      async (s, read) => {
+        const r = await this.client.query<unknown[]>({ ...PgTx.encode(s), rowMode: 'array', types: RAW_TEXT });
+        return r.rows.map((row) => read.map((c, k) => (row[k] === null || row[k] === undefined ? null : canonicalByClass(c.class, String(row[k])))));
+      },
+    );
   }
 }
 

@@ -5,7 +5,28 @@
 import type { JsonValue } from '../../../lib/exact-json.js';
 import { TargetSchemaError, type ColumnInfo, type NormalisedRow, type TableInfo } from '../../types.js';
 import { canonicalByClass } from './canonical.js';
+import { shapeDeletes } from './payload.js';
 import { scalarText } from './values.js';
+
+/**
+ * TargetTx.readByKeys for any dialect: the key columns plus `columns` are read by the statements the
+ * dialect renders (`render`, chunked to its limits) and run (`run`, rows as canonical text in `read`
+ * order), then lined up with `keys`.
+ */
+export async function readByKeysWith<S>(
+  table: TableInfo,
+  keys: readonly (readonly JsonValue[])[],
+  columns: readonly string[],
+  render: (keyColumns: readonly ColumnInfo[], keyRows: JsonValue[][], others: readonly ColumnInfo[]) => readonly S[],
+  run: (statement: S, read: readonly ColumnInfo[]) => Promise<NormalisedRow[]>,
+): Promise<(NormalisedRow | undefined)[]> {
+  const { columns: keyColumns, rows } = shapeDeletes(table, keys);
+  const others = columnsNamed(table, columns);
+  const read = [...keyColumns, ...others];
+  const found: NormalisedRow[] = [];
+  for (const s of render(keyColumns, rows, others)) found.push(...(await run(s, read)));
+  return alignByKey(keyColumns, keys, found);
+}
 
 /** The table's columns with these catalog names, in that order. */
 export function columnsNamed(table: TableInfo, names: readonly string[]): ColumnInfo[] {
