@@ -47,14 +47,14 @@ export class PgSession implements SqlSession {
   async query<T = Record<string, unknown>>(sql: string, params?: readonly unknown[]): Promise<SqlRows<T>> {
     const started = performance.now();
     // Only the statement's first words: a CREATE CHANGEFEED carries certificates and the auth header.
-    const statement = sql.trim().split(/\s+/).slice(0, 4).join(' ');
+    const logged = () => ({ db: this.what, statement: sql.trim().split(/\s+/).slice(0, 4).join(' '), ms: Math.round(performance.now() - started) });
     try {
       const res = await this.getPool().query(sql, params as unknown[] | undefined);
-      this.log.debug({ db: this.what, statement, rows: res.rowCount ?? res.rows.length, ms: Math.round(performance.now() - started) }, 'sql');
+      if (this.log.isLevelEnabled('debug')) this.log.debug({ ...logged(), rows: res.rowCount ?? res.rows.length }, 'sql');
       return { rows: res.rows as T[], rowCount: res.rowCount ?? res.rows.length };
     } catch (err) {
       const wrapped = this.wrap(err);
-      this.log.debug({ db: this.what, statement, err: wrapped.message, ms: Math.round(performance.now() - started) }, 'sql failed');
+      if (this.log.isLevelEnabled('debug')) this.log.debug({ ...logged(), err: wrapped.message }, 'sql failed');
       throw wrapped;
     }
   }
